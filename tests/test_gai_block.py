@@ -1,0 +1,105 @@
+"""GAIBlock: the spec's data flow, its masks, and hole independence."""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from gain_tf.layers import GAIBlock, MaskShrink, PartialConv2D
+from tests.layer_checks import check_config_round_trip, check_jit, check_saved_model_round_trip
+from tests.test_gradient import numpy_erode
+from tests.test_partial_conv import reference_partial_conv
+
+
+def blob_valid(rng, b=3, h=16, w=16):
+    """Random smooth holes (discs) plus an all-valid and an all-hole sample."""
+    yy, xx = np.mgrid[0:h, 0:w]
+    valid = np.ones((b, h, w, 1), np.float32)
+    for n in range(b):
+        for _ in range(3):
+            cy, cx, r = rng.integers(0, h), rng.integers(0, w), rng.integers(2, 5)
+            valid[n, (yy - cy) ** 2 + (xx - cx) ** 2 <= r * r, 0] = 0.0
+    valid[1] = 1.0
+    if b > 2:
+        valid[2] = 0.0
+    return valid
+
+
+def make_inputs(rng, b=3, h=16, w=16, ci=3, cg=4):
+    valid = blob_valid(rng, b, h, w)
+    img = rng.normal(size=(b, h, w, ci)).astype(np.float32) * valid
+    grad = rng.normal(size=(b, h, w, cg)).astype(np.float32) * valid
+    return tf.constant(img), tf.constant(grad), tf.constant(valid)
+
+
+@pytest.mark.parametrize("kwargs", [dict(kernel_size=3), dict(kernel_size=5),
+                                    dict(kernel_size=3, strides=2), dict(kernel_size=3, dilation_rate=2)])
+def test_output_mask_is_the_partial_conv_update_and_summands_share_it(kwargs):
+    rng = np.random.default_rng(0)
+    img, grad, valid = make_inputs(rng)
+    block = GAIBlock(5, 6, **kwargs)
+    out_img, out_grad, m = block((img, grad, valid))
+    _, m_ref = PartialConv2D(1, **kwargs)((img, valid))
+    np.testing.assert_array_equal(m.numpy(), m_ref.numpy())
+    s = block.summands((img, grad, valid))
+    for a, b in (("I1", "I2"), ("G1", "G2")):
+        np.testing.assert_array_equal(s[a][1].numpy(), s[b][1].numpy())
+        np.testing.assert_array_equal(s[a][1].numpy(), m.numpy())
+        for key in (a, b):  # every summand is 0 off its mask
+            v, mk = s[key][0].numpy(), s[key][1].numpy()
+            assert np.all(v[np.broadcast_to(mk == 0, v.shape)] == 0)
+    # The data flow: act(I1 + I2), act(G1 + G2).
+    elu = tf.keras.activations.elu
+    np.testing.assert_allclose(out_img.numpy(), elu(s["I1"][0] + s["I2"][0]).numpy(), atol=1e-6)
+    np.testing.assert_allclose(out_grad.numpy(), elu(s["G1"][0] + s["G2"][0]).numpy(), atol=1e-6)
+    assert out_img.shape[-1] == 5 and out_grad.shape[-1] == 6
+    # Pconv_IG sees the gradient filter's eroded mask, whose own update never leaves M'.
+    _, m_ig_std = PartialConv2D(1, 3)((np.zeros(m.shape, np.float32), numpy_erode(m.numpy())))
+    assert np.all(m_ig_std.numpy() <= m.numpy())
+
+
+def test_g2_is_pconv_of_the_gradient_of_i1():
+    rng = np.random.default_rng(1)
+    img, grad, valid = make_inputs(rng)
+    block = GAIBlock(2, 3, 3)
+    s = block.summands((img, grad, valid))
+    i1, m = s["I1"]
+    d_i, m_e = block.grad((i1, m))
+    ref, ref_m = reference_partial_conv(d_i.numpy(), m_e.numpy(), block.pconv_ig.kernel.numpy(),
+                                        block.pconv_ig.bias.numpy(), 1, 1)
+    # Valid on M': the partial convolution where its window saw M_e, else its bias.
+    expected = np.where(ref_m > 0, ref, block.pconv_ig.bias.numpy()) * m.numpy()
+    np.testing.assert_allclose(s["G2"][0].numpy(), expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("shrink", [None, MaskShrink(0.4)])
+def test_no_valid_output_changes_when_hole_inputs_change(shrink):
+    rng = np.random.default_rng(2)
+    img, grad, valid = make_inputs(rng)
+    block = GAIBlock(4, 4, 3, dilation_rate=2, mask_shrink=shrink)
+    a = block((img, grad, valid))
+    noise = lambda t: tf.where(valid > 0, t, tf.constant(rng.normal(size=t.shape) * 50, t.dtype))
+    b = block((noise(img), noise(grad), valid))
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x.numpy(), y.numpy())
+
+
+def test_mask_shrink_restricts_all_mask_updates():
+    rng = np.random.default_rng(3)
+    img, grad, valid = make_inputs(rng)
+    block = GAIBlock(3, 4, 3, mask_shrink=MaskShrink(0.9))
+    _, _, m = block((img, grad, valid))
+    _, m_std = PartialConv2D(1, 3)((img, valid))
+    assert np.all(valid.numpy() <= m.numpy()) and np.all(m.numpy() <= m_std.numpy())
+    assert m.numpy().sum() < m_std.numpy().sum()  # something was held back
+    s = block.summands((img, grad, valid))
+    for key in ("I2", "G1", "G2"):
+        np.testing.assert_array_equal(s[key][1].numpy(), m.numpy())
+
+
+def test_serialization_and_xla(tmp_path):
+    rng = np.random.default_rng(4)
+    inputs = make_inputs(rng, b=2, h=8, w=8)
+    for block in (GAIBlock(3, 4, 3, strides=2), GAIBlock(3, 4, 3, mask_shrink=MaskShrink(0.4)),
+                  GAIBlock(3, 2, 3, activation=None)):
+        check_config_round_trip(block, inputs)
+        check_saved_model_round_trip(block, inputs, tmp_path / block.name)
+        check_jit(block, inputs)
