@@ -13,6 +13,10 @@ All four summands carry the block's output mask ``M'`` by construction: ``Pconv_
 (the ordinary partial-convolution update, or MaskShrink's restriction of it), and the other three
 partial convolutions take it through their mask-update hook. ``G2`` sees ``dI`` only on ``M_e``; at
 the few positions of ``M'`` whose 3×3 window holds no ``M_e`` pixel it contributes its bias only.
+
+The paper's ablations are arguments of the same block: ``fusion=False`` drops Pconv_GI and
+Pconv_IG (two streams, no sharing); ``gradient_filters=0`` drops the guidance stream altogether
+(a plain partial convolution; the returned gradient stream has 0 channels).
 """
 from __future__ import annotations
 
@@ -41,6 +45,7 @@ class GAIBlock(tf.keras.layers.Layer):
       activation: applied to both sums (None for G's last block).
       mask_shrink: optional mask-update layer (e.g. ``MaskShrink(0.4)``) used for the block's mask
         update, guided by the block's input gradient stream.
+      fusion: keep the cross-stream partial convolutions Pconv_GI and Pconv_IG (GAI fusion).
 
     Input: ``(x_img [B,H,W,C_I], x_grad [B,H,W,C_G], valid [B,H,W,1])``; one mask for both streams.
     Output: ``(img [B,H',W',image_filters], grad [B,H',W',gradient_filters], valid [B,H',W',1])``,
@@ -48,7 +53,7 @@ class GAIBlock(tf.keras.layers.Layer):
     """
 
     def __init__(self, image_filters, gradient_filters, kernel_size, strides=1, dilation_rate=1,
-                 activation="elu", mask_shrink=None, **kwargs):
+                 activation="elu", mask_shrink=None, fusion=True, **kwargs):
         super().__init__(**kwargs)
         self.image_filters = int(image_filters)
         self.gradient_filters = int(gradient_filters)
@@ -57,31 +62,45 @@ class GAIBlock(tf.keras.layers.Layer):
         self.dilation_rate = dilation_rate
         self.activation = tf.keras.activations.get(activation)
         self.mask_shrink = mask_shrink
+        self.fusion = bool(fusion) and self.gradient_filters > 0
+        if mask_shrink is not None and self.gradient_filters == 0:
+            raise ValueError("GAIBlock: mask_shrink needs a gradient stream (gradient_filters > 0)")
         geometry = dict(kernel_size=kernel_size, strides=strides, dilation_rate=dilation_rate)
         self.pconv_ii = PartialConv2D(image_filters, mask_update=mask_shrink, name="pconv_ii",
                                       **geometry)
-        self.pconv_gg = PartialConv2D(gradient_filters, mask_update=GuideMask(), name="pconv_gg",
-                                      **geometry)
-        self.pconv_gi = PartialConv2D(image_filters, mask_update=GuideMask(), name="pconv_gi",
-                                      **geometry)
-        self.grad = GradientFilter(name="grad")
-        self.pconv_ig = PartialConv2D(gradient_filters, 3, mask_update=GuideMask(), name="pconv_ig")
+        if self.gradient_filters:
+            self.pconv_gg = PartialConv2D(gradient_filters, mask_update=GuideMask(),
+                                          name="pconv_gg", **geometry)
+        if self.fusion:
+            self.pconv_gi = PartialConv2D(image_filters, mask_update=GuideMask(), name="pconv_gi",
+                                          **geometry)
+            self.grad = GradientFilter(name="grad")
+            self.pconv_ig = PartialConv2D(gradient_filters, 3, mask_update=GuideMask(),
+                                          name="pconv_ig")
 
     def summands(self, inputs):
-        """The four summands with their masks: ``{'I1': (I1, m), 'I2': ..., 'G1': ..., 'G2': ...}``."""
+        """The summands with their masks: ``{'I1': (I1, m), 'I2': ..., 'G1': ..., 'G2': ...}``
+        (only those the block has: no I2/G2 without fusion, only I1 without a gradient stream)."""
         x_img, x_grad, valid = inputs
+        if not self.gradient_filters:
+            i1, m = self.pconv_ii((x_img, valid))
+            return {"I1": (i1, m)}
         i1, m = self.pconv_ii((x_img, valid, x_grad))
-        i2, m_i2 = self.pconv_gi((x_grad, valid, m))
-        g1, m_g1 = self.pconv_gg((x_grad, valid, m))
-        d_i, m_e = self.grad((i1, m))
-        g2, m_g2 = self.pconv_ig((d_i, m_e, m))
-        return {"I1": (i1, m), "I2": (i2, m_i2), "G1": (g1, m_g1), "G2": (g2, m_g2)}
+        out = {"I1": (i1, m), "G1": self.pconv_gg((x_grad, valid, m))}
+        if self.fusion:
+            out["I2"] = self.pconv_gi((x_grad, valid, m))
+            d_i, m_e = self.grad((i1, m))
+            out["G2"] = self.pconv_ig((d_i, m_e, m))
+        return out
 
     def call(self, inputs):
         s = self.summands(inputs)
-        img = s["I1"][0] + s["I2"][0]
-        grad = s["G1"][0] + s["G2"][0]
         m = s["I1"][1]
+        img = s["I1"][0] + s["I2"][0] if "I2" in s else s["I1"][0]
+        if "G1" in s:
+            grad = s["G1"][0] + s["G2"][0] if "G2" in s else s["G1"][0]
+        else:
+            grad = tf.zeros(tf.concat([tf.shape(img)[:3], [0]], 0), img.dtype)
         if self.activation is not None and self.activation is not tf.keras.activations.linear:
             img = self.activation(img) * m
             grad = self.activation(grad) * m
@@ -92,6 +111,7 @@ class GAIBlock(tf.keras.layers.Layer):
         config.update(
             image_filters=self.image_filters, gradient_filters=self.gradient_filters,
             kernel_size=self.kernel_size, strides=self.strides, dilation_rate=self.dilation_rate,
+            fusion=self.fusion,
             activation=tf.keras.activations.serialize(self.activation) if self.activation else None,
             mask_shrink=(tf.keras.layers.serialize(self.mask_shrink)
                          if self.mask_shrink is not None else None))

@@ -1,0 +1,65 @@
+"""GAIN's losses, each a small pure function (GAIN_SPEC.md, "Discriminators and losses").
+
+The hinge losses come from tensorflow-gan, imported here and nowhere else, so a move to Keras 3
+(where tensorflow-gan does not import) replaces two lines. Every loss is a mean over the *global*
+batch when called inside ``strategy.run`` with ``global_batch_size``: each replica returns its share
+and the gradients sum to the global mean.
+"""
+from __future__ import annotations
+
+import warnings
+
+import tensorflow as tf
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    import tensorflow_gan as tfgan
+
+
+def _per_replica_share(value, global_batch_size, local_batch_size):
+    """``value`` is a mean over the local batch: rescale it to a share of the global mean."""
+    if global_batch_size is None:
+        return value
+    return value * tf.cast(local_batch_size, value.dtype) / tf.cast(global_batch_size, value.dtype)
+
+
+def l1_loss(prediction, target, global_batch_size=None):
+    """``L1 = mean |prediction − target|`` over all pixels and channels (image or guidance map)."""
+    value = tf.reduce_mean(tf.abs(tf.cast(prediction, tf.float32) - tf.cast(target, tf.float32)))
+    return _per_replica_share(value, global_batch_size, tf.shape(prediction)[0])
+
+
+def hinge_discriminator_loss(real_scores, fake_scores, global_batch_size=None):
+    """``L_D = E[relu(1 − D(real))] + E[relu(1 + D(fake))]`` (tensorflow-gan's hinge loss)."""
+    value = tfgan.losses.wargs.wasserstein_hinge_discriminator_loss(
+        real_scores, fake_scores, reduction=tf.compat.v1.losses.Reduction.MEAN,
+        loss_collection=None)
+    return _per_replica_share(value, global_batch_size, tf.shape(real_scores)[0])
+
+
+def hinge_generator_loss(fake_scores, global_batch_size=None):
+    """``L_G^adv = −E[D(fake)]`` (tensorflow-gan's hinge generator loss)."""
+    value = tfgan.losses.wargs.wasserstein_hinge_generator_loss(
+        fake_scores, reduction=tf.compat.v1.losses.Reduction.MEAN, loss_collection=None)
+    return _per_replica_share(value, global_batch_size, tf.shape(fake_scores)[0])
+
+
+def gradient_penalty(discriminator, real, fake, valid, epsilon, global_batch_size=None):
+    """WGAN-GP: ``E[(‖∇_x̂ D(x̂, M)‖₂ − 1)²]`` at ``x̂ = ε·real + (1 − ε)·fake``, ε ~ U[0, 1] per sample.
+
+    ``epsilon`` ``[B,1,1,1]`` is passed in, so the function stays pure and reproducible.
+    The norm is over all of a sample's pixels and channels, of the sum of its patch scores.
+    """
+    interp = epsilon * real + (1.0 - epsilon) * fake
+    with tf.GradientTape() as tape:
+        tape.watch(interp)
+        scores = discriminator((interp, valid), training=True)
+    grads = tape.gradient(tf.reduce_sum(scores), interp)
+    norm = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=[1, 2, 3]) + 1e-12)
+    value = tf.reduce_mean(tf.square(norm - 1.0))
+    return _per_replica_share(value, global_batch_size, tf.shape(real)[0])
+
+
+def composite(prediction, target, valid):
+    """``prediction ⊙ (1 − M) + target ⊙ M``: the prediction in holes, the target where known."""
+    return prediction * (1.0 - valid) + target * valid

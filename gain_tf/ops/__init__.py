@@ -1,0 +1,1 @@
+"""Thin wrappers that keep third-party libraries behind one small module each."""
