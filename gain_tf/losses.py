@@ -53,8 +53,8 @@ def gradient_penalty(discriminator, real, fake, valid, epsilon, global_batch_siz
     interp = epsilon * real + (1.0 - epsilon) * fake
     with tf.GradientTape() as tape:
         tape.watch(interp)
-        scores = discriminator((interp, valid), training=True)
-    grads = tape.gradient(tf.reduce_sum(scores), interp)
+        total = tf.reduce_sum(discriminator((interp, valid), training=True))
+    grads = tape.gradient(total, interp)
     norm = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=[1, 2, 3]) + 1e-12)
     value = tf.reduce_mean(tf.square(norm - 1.0))
     return _per_replica_share(value, global_batch_size, tf.shape(real)[0])
