@@ -1,0 +1,19 @@
+"""Session set-up shared by all tests: two logical CPU devices, so tf.distribute tests can run.
+
+Must happen before TensorFlow initialises its devices, hence at import time of this conftest
+(pytest imports it before any test module). If devices are already initialised it does nothing.
+"""
+import tensorflow as tf
+
+
+def _two_logical_cpus() -> None:
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    try:
+        if len(tf.config.get_logical_device_configuration(cpu) or []) < 2:
+            tf.config.set_logical_device_configuration(
+                cpu, [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()])
+    except RuntimeError:  # TensorFlow's devices were initialised already
+        pass
+
+
+_two_logical_cpus()
