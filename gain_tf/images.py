@@ -86,3 +86,72 @@ def atomic_write_bytes(path: str, data: bytes) -> None:
 def write_png(path: str, image: np.ndarray) -> None:
     """Writes uint8 RGB / gray ``image`` as a PNG, atomically."""
     atomic_write_bytes(path, encode_png(image))
+
+
+def decode_image_bytes(data: bytes, name: str = "<bytes>") -> np.ndarray:
+    """Encoded image bytes -> uint8 RGB ``[H, W, 3]``, refusing truncated files.
+
+    Stricter than :func:`read_image`: OpenCV decodes a truncated JPEG / PNG into a partly grey
+    picture without an error, so a JPEG without its end-of-image marker or a PNG without its IEND
+    chunk is rejected here. Raises :class:`ImageReadError` naming ``name``.
+    """
+    if not data:
+        raise ImageReadError(f"{name}: empty file")
+    head = bytes(data[:8])
+    if head[:2] == b"\xff\xd8" and bytes(data).rfind(b"\xff\xd9") < 2:
+        raise ImageReadError(f"{name}: truncated JPEG (no end-of-image marker)")
+    if head == b"\x89PNG\r\n\x1a\n" and bytes(data[-64:]).find(b"IEND") < 0:
+        raise ImageReadError(f"{name}: truncated PNG (no IEND chunk)")
+    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if img is None:
+        raise ImageReadError(f"{name}: not a readable image")
+    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+
+
+def encode_jpeg(image: np.ndarray, quality: int = 95) -> bytes:
+    """uint8 RGB ``[H, W, 3]`` -> JPEG bytes (4:2:0, ``quality``)."""
+    img = np.asarray(image)
+    if img.ndim == 3 and img.shape[-1] == 3:
+        img = cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
+    ok, buf = cv2.imencode(".jpg", img, [int(cv2.IMWRITE_JPEG_QUALITY), int(quality)])
+    if not ok:
+        raise ValueError("could not encode JPEG")
+    return buf.tobytes()
+
+
+def resize_shorter_side(image: np.ndarray, size: int) -> np.ndarray:
+    """Resizes so the shorter side is ``size`` (aspect kept): INTER_AREA shrinking, INTER_CUBIC enlarging."""
+    h, w = image.shape[:2]
+    if min(h, w) == size:
+        return image
+    scale = size / min(h, w)
+    nh, nw = (size, max(size, int(round(w * scale)))) if h <= w else (max(size, int(round(h * scale))), size)
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+    return cv2.resize(image, (nw, nh), interpolation=interp)
+
+
+def center_crop(image: np.ndarray, height: int, width: int | None = None) -> np.ndarray:
+    """The central ``height`` x ``width`` (default square) window of an ``[H, W, ...]`` array."""
+    width = height if width is None else width
+    h, w = image.shape[:2]
+    if h < height or w < width:
+        raise ValueError(f"cannot crop {height}x{width} from {h}x{w}")
+    top, left = (h - height) // 2, (w - width) // 2
+    return image[top:top + height, left:left + width]
+
+
+def list_image_files(directory: str) -> list[str]:
+    """Every image file under ``directory``, recursively, sorted; extensions :data:`IMAGE_EXTENSIONS`.
+
+    Hidden files and folders (names starting with ``.``) are ignored. Raises ``FileNotFoundError``
+    naming ``directory`` when it is not a directory.
+    """
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"{directory}: no such directory")
+    found = []
+    for root, dirs, files in os.walk(directory, followlinks=True):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in files:
+            if not name.startswith(".") and name.lower().endswith(IMAGE_EXTENSIONS):
+                found.append(os.path.join(root, name))
+    return sorted(found)
