@@ -205,10 +205,12 @@ class Trainer:
         d_grads = self._unscale(self.d_optimizer, d_tape.gradient(d_scaled, d_vars))
         g_grads = self._unscale(self.g_optimizer, g_tape.gradient(g_scaled, g_vars))
         hole = 1.0 - valid
-        l1_hole = tf.reduce_sum(tf.abs(out["image"] - image) * hole) / tf.maximum(
-            tf.reduce_sum(hole) * 3.0, 1.0) * tf.cast(local, tf.float32) / gbs
+        # L1 in the holes over the global batch: numerator and denominator are summed over
+        # replicas separately and divided in the cross-replica step.
+        hole_abs = tf.reduce_sum(tf.abs(out["image"] - image) * hole)
+        hole_count = tf.reduce_sum(hole) * 3.0
         metrics = {"g_total": g_total, "d_total": d_total, "l1_image": l1_image,
-                   "l1_guide": l1_guide, "adv": adv, "d_hinge": d_loss, "gp": gp, "l1_hole": l1_hole}
+                   "l1_guide": l1_guide, "adv": adv, "d_hinge": d_loss, "gp": gp, "hole_abs": hole_abs, "hole_count": hole_count}
         return d_grads, g_grads, metrics
 
     @staticmethod
@@ -230,12 +232,15 @@ class Trainer:
             per_replica = strategy.run(self._replica_step, args=(batch,))
             metrics = {k: strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
                        for k, v in per_replica.items()}
+            metrics["l1_hole"] = metrics.pop("hole_abs") / tf.maximum(metrics.pop("hole_count"), 1.0)
             self.step.assign_add(1)
             return metrics
 
+        # autograph=False: the step has no tensor-dependent Python control flow, and converting
+        # every layer's call() would triple the tracing time.
         if self.options.jit:
-            self._compute_jit = tf.function(self._compute, jit_compile=True)
-        return tf.function(step_fn)
+            self._compute_jit = tf.function(self._compute, jit_compile=True, autograph=False)
+        return tf.function(step_fn, autograph=False)
 
     def train_step(self, batch):
         """One distributed step on a (distributed) batch; returns the global-mean losses."""

@@ -17,3 +17,7 @@ def _two_logical_cpus() -> None:
 
 
 _two_logical_cpus()
+
+# Grappler's graph optimisations take longer than the tiny graphs of the tests run (seconds per
+# traced train step); they change no result beyond round-off, so the test session skips them.
+tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})

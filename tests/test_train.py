@@ -1,0 +1,122 @@
+"""Trainer: learning, exact resume, MirroredStrategy equivalence, the NaN guard."""
+import os
+import shutil
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from gain_tf.config import get_config
+from gain_tf.train import Trainer, TrainingDivergedError, TrainOptions, make_strategy
+
+SIZE = 32
+
+
+def smooth_images(n=4, size=SIZE, seed=0):
+    """Colour fields with a gentle ramp: learnable from the border of a hole."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
+    base = rng.uniform(-0.8, 0.8, (n, 1, 1, 3)).astype(np.float32)
+    slope = rng.uniform(-0.3, 0.3, (n, 1, 1, 3)).astype(np.float32)
+    return np.clip(base + slope * (xx + yy)[None, :, :, None], -1, 1).astype(np.float32)
+
+
+def hole_masks(n=4, size=SIZE):
+    valid = np.ones((n, size, size, 1), np.float32)
+    for i in range(n):
+        valid[i, 8 + i:18 + i, 6 + 2 * i:20 + i] = 0.0
+    return valid
+
+
+def dataset_fn(images, valid, batch):
+    def fn(ctx):
+        ds = tf.data.Dataset.from_tensor_slices({"image": images, "valid": valid})
+        ds = ds.repeat().batch(ctx.get_per_replica_batch_size(batch), drop_remainder=True)
+        return ds.shard(ctx.num_input_pipelines, ctx.input_pipeline_id)
+    return fn
+
+
+def make_trainer(tmp, strategy=None, seed=0, init_seed=None, **overrides):
+    tf.keras.utils.set_random_seed(seed if init_seed is None else init_seed)
+    config = get_config("tiny", image_size=SIZE, **overrides)
+    options = TrainOptions(model_dir=str(tmp), batch_size=4, seed=seed, log_every=2,
+                           image_every=1000, checkpoint_every=3, progress=False)
+    return Trainer(config, options, strategy)
+
+
+def hole_l1(trainer, images, valid):
+    out = trainer.generator((images, valid))
+    hole = 1.0 - valid
+    return float(np.sum(np.abs(out["composite"].numpy() - images) * hole) / (hole.sum() * 3))
+
+
+def test_tiny_learns_to_fill_holes(tmp_path):
+    images, valid = smooth_images(), hole_masks()
+    trainer = make_trainer(tmp_path, learning_rate=2e-3, adv_weight=0.1)
+    trainer.build(SIZE, SIZE)
+    before = hole_l1(trainer, images, valid)
+    trainer.train(dataset_fn(images, valid, 4), steps=80)
+    after = hole_l1(trainer, images, valid)
+    assert after <= 0.5 * before, (before, after)
+    assert os.path.isdir(tmp_path / "train") and trainer.manager.latest_checkpoint
+
+
+def test_resume_is_exact(tmp_path):
+    """6 steps straight == 3 steps, a restart from the checkpoint in a fresh process state, 3 more."""
+    tf.config.experimental.enable_op_determinism()
+    images, valid = smooth_images(seed=1), hole_masks()
+    fn = dataset_fn(images * np.float32(0.9), valid, 4)
+    straight = make_trainer(tmp_path / "a")
+    straight.train(fn, steps=3)  # writes ckpt-3 on the way, then goes on without a restart
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    straight.train(fn, steps=6)
+    again = make_trainer(tmp_path / "b", init_seed=123)  # other init: all comes from ckpt-3
+    again.train(fn, steps=6)
+    assert int(again.step.numpy()) == 6 and int(straight.step.numpy()) == 6
+    models = lambda t: [t.generator, t.d_image, t.d_guide]
+    for m1, m2 in zip(models(straight), models(again)):
+        for v1, v2 in zip(m1.weights, m2.weights):
+            np.testing.assert_array_equal(v1.numpy(), v2.numpy(), err_msg=v1.name)
+    for o1, o2 in ((straight.g_optimizer, again.g_optimizer), (straight.d_optimizer, again.d_optimizer)):
+        for v1, v2 in zip(o1.variables, o2.variables):
+            np.testing.assert_array_equal(v1.numpy(), v2.numpy())
+
+
+def test_mirrored_strategy_matches_default(tmp_path):
+    assert len(tf.config.list_logical_devices("CPU")) >= 2, "conftest configures 2 logical CPUs"
+    images, valid = smooth_images(seed=2), hole_masks()
+    fn = dataset_fn(images, valid, 4)
+    results = []
+    for name in ("default", "mirrored"):
+        strategy = make_strategy(name)
+        assert strategy.num_replicas_in_sync == (2 if name == "mirrored" else 1)
+        trainer = make_trainer(tmp_path / name, strategy)
+        trainer.build(SIZE, SIZE)
+        batch = next(iter(strategy.distribute_datasets_from_function(fn)))
+        metrics = {k: float(v) for k, v in trainer.train_step(batch).items()}
+        results.append((metrics, [v.numpy() for v in trainer.generator.weights + trainer.d_image.weights]))
+    (m_a, w_a), (m_b, w_b) = results
+    for k in m_a:
+        np.testing.assert_allclose(m_a[k], m_b[k], rtol=1e-4, atol=1e-4, err_msg=k)
+    for a, b in zip(w_a, w_b):
+        np.testing.assert_allclose(a, b, atol=1e-4)
+
+
+def test_nan_loss_stops_with_clear_message_and_keeps_last_checkpoint(tmp_path):
+    images, valid = smooth_images(seed=3), hole_masks()
+    poisoned = np.stack([images] * 4)  # 4 batches of 4
+    poisoned[3, 0, 0, 0, 0] = np.nan  # the 4th batch
+
+    def fn(ctx):
+        ds = tf.data.Dataset.from_tensor_slices(
+            {"image": poisoned.reshape(-1, SIZE, SIZE, 3), "valid": np.concatenate([valid] * 4)})
+        return ds.batch(4).repeat()
+
+    trainer = make_trainer(tmp_path)
+    with pytest.raises(TrainingDivergedError, match=r"step 4: loss \w+ is nan.*last good checkpoint"):
+        trainer.train(fn, steps=10)
+    assert trainer.manager.latest_checkpoint.endswith("ckpt-3")
+    fresh = make_trainer(tmp_path, init_seed=7)
+    fresh.build(SIZE, SIZE)
+    assert fresh.restore() == 3
+    assert all(np.isfinite(v.numpy()).all() for v in fresh.generator.weights)
