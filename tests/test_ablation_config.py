@@ -1,0 +1,137 @@
+"""The ablation switches change exactly what they say (GAIN_SPEC.md, issue 'ablation study')."""
+import cv2
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from gain_tf import edges
+from gain_tf.config import get_config
+from gain_tf.flops import count_params
+from gain_tf.models import GAINGenerator
+from gain_tf.train import Trainer, TrainOptions
+
+SIZE = 32
+
+
+def conv(k, cin, cout):
+    return k * k * cin * cout + cout
+
+
+def hand_count(cfg):
+    """Generator parameters, counted from the architecture as GAIN_SPEC.md describes it."""
+    gain, guided = cfg.fusion == "gai", cfg.guidance != "none"
+
+    def block(k, ci_in, cg_in, ci, cg):
+        n = conv(k, ci_in, ci)                      # Pconv_II
+        if guided:
+            n += conv(k, cg_in, cg)                 # Pconv_GG
+            if gain:
+                n += conv(k, cg_in, ci)             # Pconv_GI
+                n += conv(3, 2 * ci, cg)            # Pconv_IG on the gradient of I1
+        return n
+
+    ci0, cg0 = cfg.image_channels, cfg.gradient_channels if guided else 0
+    total = 0
+    for n_dil in (cfg.structure_dilation_blocks, cfg.content_dilation_blocks):
+        total += block(cfg.entry_kernel, 3, cfg.guidance_channels, ci0, cg0)
+        ci, cg = ci0, cg0
+        for _ in range(cfg.num_downsamples):
+            total += block(cfg.down_kernel, ci, cg, 2 * ci, 2 * cg)
+            ci, cg = 2 * ci, 2 * cg
+        total += n_dil * len(cfg.dilations) * block(3, ci, cg, ci, cg)
+    ci_in, cg_in = 2 * ci, 2 * cg  # decoder input: both branches concatenated
+    for _ in range(cfg.num_downsamples):
+        ci, cg = ci // 2, cg // 2  # channels halve at each upsampling
+        total += block(3, ci_in, cg_in, ci, cg)
+        ci_in, cg_in = ci, cg
+    total += block(3, ci, cg, 3, cfg.guidance_channels)
+    return total
+
+
+VARIANTS = {
+    "gain": {},
+    "mask_priority_off": dict(mask_priority=False),
+    "fusion_none": dict(fusion="none"),
+    "guidance_edge": dict(guidance="edge"),
+    "guidance_none": dict(guidance="none", mask_priority=False),
+    "attention_off": dict(attention=False),
+}
+
+
+def build(cfg):
+    g = GAINGenerator(cfg)
+    inputs = [tf.zeros((1, SIZE, SIZE, 3)), tf.ones((1, SIZE, SIZE, 1))]
+    if cfg.guidance == "edge":
+        inputs.append(tf.zeros((1, SIZE, SIZE, 1)))
+    g(tuple(inputs))
+    return g
+
+
+@pytest.mark.parametrize("name", sorted(VARIANTS))
+def test_parameter_counts_match_hand_count(name):
+    cfg = get_config("tiny", **VARIANTS[name])
+    assert count_params(build(cfg)) == hand_count(cfg)
+
+
+def test_switches_remove_what_they_say():
+    counts = {n: hand_count(get_config("tiny", **kw)) for n, kw in VARIANTS.items()}
+    assert counts["mask_priority_off"] == counts["gain"] == counts["attention_off"]  # no weights
+    assert counts["fusion_none"] < counts["gain"]
+    assert counts["guidance_none"] < counts["fusion_none"]
+    # Edge guidance: one guidance channel instead of two, in and out. By hand: the entry blocks'
+    # Pconv_GG and Pconv_GI (5×5) of both branches lose one input channel; the output block's
+    # Pconv_GG and Pconv_IG lose one output channel (with its bias).
+    cfg = get_config("tiny")
+    ci, cg = cfg.image_channels, cfg.gradient_channels
+    expected = 2 * 25 * (cg + ci) + (9 * cg + 1) + (9 * 2 * 3 + 1)
+    assert counts["gain"] - counts["guidance_edge"] == expected
+
+
+def test_mask_priority_off_equals_delta_zero_bit_for_bit():
+    rng = np.random.default_rng(0)
+    image = rng.uniform(-1, 1, (2, SIZE, SIZE, 3)).astype(np.float32)
+    valid = np.ones((2, SIZE, SIZE, 1), np.float32)
+    valid[0, 6:20, 4:28] = 0
+    valid[1, 10:30, 12:22] = 0
+    off = build(get_config("tiny", mask_priority=False))
+    zero = build(get_config("tiny", delta=0.0))
+    zero.set_weights(off.get_weights())
+    a = off((image, valid), return_masks=True)
+    b = zero((image, valid), return_masks=True)
+    for (na, ma), (nb, mb) in zip(a["masks"], b["masks"]):
+        assert na == nb
+        np.testing.assert_array_equal(ma.numpy(), mb.numpy())
+    np.testing.assert_array_equal(a["composite"].numpy(), b["composite"].numpy())
+    shrink = build(get_config("tiny", delta=0.4))
+    shrink.set_weights(off.get_weights())
+    c = shrink((image, valid), return_masks=True)
+    assert any(not np.array_equal(x.numpy(), y.numpy()) for (_, x), (_, y) in zip(a["masks"], c["masks"]))
+
+
+def test_edge_guidance_is_binary_and_equals_opencv_canny():
+    rng = np.random.default_rng(1)
+    image = np.zeros((2, SIZE, SIZE, 3), np.float32) - 0.6
+    image[:, :, 14:] = 0.7
+    image[1, 20:] = 0.1
+    image += rng.normal(0, 0.02, image.shape).astype(np.float32)
+    valid = np.ones((2, SIZE, SIZE, 1), np.float32)
+    valid[:, 8:16, 6:22] = 0
+    got = edges.masked_canny(image, valid, 100, 200)
+    assert set(np.unique(got)) <= {0.0, 1.0} and got.sum() > 0
+    for n in range(2):
+        masked = image[n] * valid[n]
+        gray = np.clip(np.round((masked @ np.array([0.299, 0.587, 0.114], np.float32) + 1) * 127.5),
+                       0, 255).astype(np.uint8)
+        ref = (cv2.Canny(gray, 100, 200) > 0).astype(np.float32)
+        eroded = cv2.erode(valid[n, ..., 0], np.ones((3, 3), np.uint8), borderType=cv2.BORDER_CONSTANT,
+                           borderValue=0)
+        np.testing.assert_array_equal(got[n, ..., 0], ref * eroded)
+
+
+def test_guidance_none_builds_no_second_discriminator(tmp_path):
+    t = Trainer(get_config("tiny", guidance="none", mask_priority=False),
+                TrainOptions(model_dir=str(tmp_path)))
+    assert t.d_guide is None and t.discriminators == [t.d_image]
+    assert "gradient" not in t.generator((tf.zeros((1, SIZE, SIZE, 3)), tf.ones((1, SIZE, SIZE, 1))))
+    t2 = Trainer(get_config("tiny"), TrainOptions(model_dir=str(tmp_path / "b")))
+    assert t2.d_guide is not None
