@@ -88,26 +88,12 @@ def dry_run(config, size=256):
     return count_params(g), flops
 
 
-def dataset_fn_from_flags(config, options):
-    """``input_context -> tf.data.Dataset`` of per-replica training batches."""
-    from gain_tf import data, edges
-
-    def fn(ctx):
-        ds = data.train_dataset(FLAGS.data, batch_size=options.batch_size,
-                                image_size=config.image_size, masks=FLAGS.masks,
-                                seed=FLAGS.seed, deterministic=FLAGS.deterministic,
-                                input_context=ctx)
-        if config.guidance == "edge":
-            ds = ds.map(lambda b: edges.add_edges(b, config.canny_low, config.canny_high))
-        return ds
-    return fn
-
-
 def main(argv):
     del argv
     import tensorflow as tf
 
-    from gain_tf.train import Trainer, TrainOptions, TrainingDivergedError, make_strategy
+    from gain_tf.train import (Trainer, TrainingDivergedError, TrainOptions, make_strategy,
+                               training_dataset_fn)
     config = config_from_flags()
     if FLAGS.dry_run:
         dry_run(config)
@@ -126,7 +112,8 @@ def main(argv):
                            checkpoint_every=FLAGS.checkpoint_every)
     trainer = Trainer(config, options, make_strategy(FLAGS.strategy))
     try:
-        trainer.train(dataset_fn_from_flags(config, options))
+        trainer.train(training_dataset_fn(config, FLAGS.data, options.batch_size, FLAGS.masks,
+                                          FLAGS.seed, FLAGS.deterministic))
     except TrainingDivergedError as e:
         logging.error("%s", e)
         print(f"error: {e}", file=sys.stderr)

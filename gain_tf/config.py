@@ -116,6 +116,18 @@ PRESETS = {
 }
 
 
+# The variants of the paper's ablation study, each a set of config overrides.
+ABLATIONS = {
+    "gain": {},
+    "mask_priority_off": dict(mask_priority=False),
+    "fusion_none": dict(fusion="none"),
+    "guidance_edge": dict(guidance="edge"),
+    "guidance_none": dict(guidance="none", mask_priority=False),
+    "attention_off": dict(attention=False),
+}
+DEFAULT_ABLATIONS = ("gain", "mask_priority_off", "fusion_none", "guidance_edge", "guidance_none")
+
+
 def get_config(name: str, **overrides) -> GAINConfig:
     """A preset by name (``paper``, ``small``, ``tiny``) with field overrides."""
     if name not in PRESETS:

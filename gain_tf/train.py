@@ -33,6 +33,22 @@ from gain_tf.models import GAINGenerator, PatchDiscriminator
 from gain_tf.progress import Progress
 
 
+def training_dataset_fn(config: GAINConfig, source, batch_size: int, masks="free_form", seed: int = 0,
+                        deterministic: bool = False, image_size: Optional[int] = None):
+    """``input_context -> tf.data.Dataset`` of per-replica training batches for ``config``
+    (:func:`gain_tf.data.train_dataset`, plus Canny edge maps for ``guidance='edge'``)."""
+    from gain_tf import data, edges
+
+    def fn(ctx):
+        ds = data.train_dataset(source, batch_size=batch_size,
+                                image_size=image_size or config.image_size, masks=masks,
+                                seed=seed, deterministic=deterministic, input_context=ctx)
+        if config.guidance == "edge":
+            ds = ds.map(lambda b: edges.add_edges(b, config.canny_low, config.canny_high))
+        return ds
+    return fn
+
+
 class TrainingDivergedError(RuntimeError):
     """A loss became NaN or Inf; the message names the step and the loss."""
 

@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from gain_tf import edges
-from gain_tf.config import get_config
+from gain_tf.config import ABLATIONS, get_config
 from gain_tf.flops import count_params
 from gain_tf.models import GAINGenerator
 from gain_tf.train import Trainer, TrainOptions
@@ -48,14 +48,7 @@ def hand_count(cfg):
     return total
 
 
-VARIANTS = {
-    "gain": {},
-    "mask_priority_off": dict(mask_priority=False),
-    "fusion_none": dict(fusion="none"),
-    "guidance_edge": dict(guidance="edge"),
-    "guidance_none": dict(guidance="none", mask_priority=False),
-    "attention_off": dict(attention=False),
-}
+VARIANTS = ABLATIONS
 
 
 def build(cfg):
@@ -116,7 +109,7 @@ def test_edge_guidance_is_binary_and_equals_opencv_canny():
     image += rng.normal(0, 0.02, image.shape).astype(np.float32)
     valid = np.ones((2, SIZE, SIZE, 1), np.float32)
     valid[:, 8:16, 6:22] = 0
-    got = edges.masked_canny(image, valid, 100, 200)
+    got = edges.masked_canny(tf.constant(image), tf.constant(valid), 100, 200).numpy()
     assert set(np.unique(got)) <= {0.0, 1.0} and got.sum() > 0
     for n in range(2):
         masked = image[n] * valid[n]
@@ -126,6 +119,17 @@ def test_edge_guidance_is_binary_and_equals_opencv_canny():
         eroded = cv2.erode(valid[n, ..., 0], np.ones((3, 3), np.uint8), borderType=cv2.BORDER_CONSTANT,
                            borderValue=0)
         np.testing.assert_array_equal(got[n, ..., 0], ref * eroded)
+
+
+@pytest.mark.parametrize("low,high", [(100, 200), (20, 60), (200, 100)])
+def test_tensorflow_canny_equals_opencv(low, high):
+    from gain_tf.synthetic import generate_scenes
+    rng = np.random.default_rng(2)
+    gray = np.concatenate([generate_scenes(6, size=48, seed=4).mean(-1).astype(np.uint8),
+                           rng.integers(0, 256, (2, 48, 48), dtype=np.uint8)])
+    got = edges.canny_tf(tf.constant(gray[..., None], tf.int32), low, high).numpy()[..., 0]
+    for g, e in zip(gray, got):
+        np.testing.assert_array_equal(e, (cv2.Canny(g, low, high) > 0).astype(np.float32))
 
 
 def test_guidance_none_builds_no_second_discriminator(tmp_path):
