@@ -22,21 +22,25 @@ import os
 from absl import app, flags, logging
 
 FLAGS = flags.FLAGS
-flags.DEFINE_enum("config", "small", ["paper", "small", "tiny"], "Preset of GAINConfig.")
-flags.DEFINE_string("data", None, "Training data: TFRecord glob / folder or image folder.")
-flags.DEFINE_string("eval_data", None, "Held-out evaluation data (default: --data).")
-flags.DEFINE_string("output_dir", None, "Variants, tables and grids go here.")
-flags.DEFINE_list("variants", None, "Variants to run (default: the paper's five).")
-flags.DEFINE_integer("steps", 2000, "Training steps per variant.")
-flags.DEFINE_integer("batch_size", 8, "Global batch size.")
-flags.DEFINE_integer("image_size", 64, "Training and evaluation size.")
-flags.DEFINE_float("learning_rate", None, "Adam learning rate (default: the config's).")
-flags.DEFINE_integer("num_images", 32, "Evaluation images per bucket.")
-flags.DEFINE_string("buckets", "all", "Hole-ratio buckets in percent, e.g. '30-40,40-50'.")
-flags.DEFINE_string("inception_weights", None, "Local Inception-v3 .h5 for FID (optional).")
-flags.DEFINE_integer("seed", 0, "Seed of weights, data, masks and evaluation masks.")
-flags.DEFINE_integer("num_grid", 4, "Examples in the cross-variant grid.")
-flags.DEFINE_bool("export", False, "Also export each variant as a SavedModel (<variant>/export).")
+
+
+def define_flags():
+    """Defines this tool's flags (called by ``__main__`` only, so modules import cleanly)."""
+    flags.DEFINE_enum("config", "small", ["paper", "small", "tiny"], "Preset of GAINConfig.")
+    flags.DEFINE_string("data", None, "Training data: TFRecord glob / folder or image folder.")
+    flags.DEFINE_string("eval_data", None, "Held-out evaluation data (default: --data).")
+    flags.DEFINE_string("output_dir", None, "Variants, tables and grids go here.")
+    flags.DEFINE_list("variants", None, "Variants to run (default: the paper's five).")
+    flags.DEFINE_integer("steps", 2000, "Training steps per variant.")
+    flags.DEFINE_integer("batch_size", 8, "Global batch size.")
+    flags.DEFINE_integer("image_size", 64, "Training and evaluation size.")
+    flags.DEFINE_float("learning_rate", None, "Adam learning rate (default: the config's).")
+    flags.DEFINE_integer("num_images", 32, "Evaluation images per bucket.")
+    flags.DEFINE_string("buckets", "all", "Hole-ratio buckets in percent, e.g. '30-40,40-50'.")
+    flags.DEFINE_string("inception_weights", None, "Local Inception-v3 .h5 for FID (optional).")
+    flags.DEFINE_integer("seed", 0, "Seed of weights, data, masks and evaluation masks.")
+    flags.DEFINE_integer("num_grid", 4, "Examples in the cross-variant grid.")
+    flags.DEFINE_bool("export", False, "Also export each variant as a SavedModel (<variant>/export).")
 
 
 def train_variant(name, config, model_dir, data, steps, batch_size, seed):
@@ -174,4 +178,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

@@ -16,34 +16,38 @@ import sys
 from absl import app, flags, logging
 
 FLAGS = flags.FLAGS
-flags.DEFINE_enum("config", "small", ["paper", "small", "tiny"], "Preset of GAINConfig.")
-flags.DEFINE_string("data", None, "TFRecord glob or image folder.")
-flags.DEFINE_string("model_dir", None, "Checkpoints, TensorBoard logs and config.json go here.")
-flags.DEFINE_integer("steps", None, "Train to this many steps (default: the config's).")
-flags.DEFINE_integer("batch_size", None, "Global batch size (default: the config's).")
-flags.DEFINE_integer("image_size", None, "Training crop size (default: the config's).")
-flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multiworker"],
-                  "tf.distribute strategy (multiworker reads TF_CONFIG).")
-flags.DEFINE_bool("mixed_precision", False, "mixed_float16 compute with loss scaling.")
-flags.DEFINE_bool("jit", False, "XLA-compile the train step's forward and backward pass.")
-flags.DEFINE_float("l1_weight", None, "λ_l1 (default 1: the paper's value is lost).")
-flags.DEFINE_float("adv_weight", None, "λ_adv (default 1: the paper's value is lost).")
-flags.DEFINE_float("gp_weight", None, "Gradient-penalty weight (default 10).")
-flags.DEFINE_float("learning_rate", None, "Adam learning rate (default 1e-4).")
-flags.DEFINE_float("delta", None, "Mask-shrinkage threshold δ (default 0.4).")
-flags.DEFINE_enum("guidance", None, ["gradient", "edge", "none"], "Ablation: guidance stream.")
-flags.DEFINE_enum("fusion", None, ["gai", "none"], "Ablation: GAI cross-stream fusion.")
-flags.DEFINE_enum("mask_priority", None, ["on", "off"], "Ablation: mask-shrinkage priority.")
-flags.DEFINE_enum("attention", None, ["on", "off"], "Ablation: contextual attention.")
-flags.DEFINE_integer("canny_low", None, "Canny low threshold (guidance=edge).")
-flags.DEFINE_integer("canny_high", None, "Canny high threshold (guidance=edge).")
-flags.DEFINE_string("masks", "free_form", "'free_form' or a folder of mask PNGs (white = hole).")
-flags.DEFINE_integer("seed", 0, "Seed of weights, data order, masks and the GAN step.")
-flags.DEFINE_bool("deterministic", False, "Deterministic input pipeline and ops (exact resume).")
-flags.DEFINE_integer("log_every", 50, "TensorBoard scalars every N steps.")
-flags.DEFINE_integer("image_every", 500, "TensorBoard image grids every N steps.")
-flags.DEFINE_integer("checkpoint_every", 1000, "Checkpoint every N steps.")
-flags.DEFINE_bool("dry_run", False, "Build the model, print parameters and FLOPs, exit.")
+
+
+def define_flags():
+    """Defines this tool's flags (called by ``__main__`` only, so modules import cleanly)."""
+    flags.DEFINE_enum("config", "small", ["paper", "small", "tiny"], "Preset of GAINConfig.")
+    flags.DEFINE_string("data", None, "TFRecord glob or image folder.")
+    flags.DEFINE_string("model_dir", None, "Checkpoints, TensorBoard logs and config.json go here.")
+    flags.DEFINE_integer("steps", None, "Train to this many steps (default: the config's).")
+    flags.DEFINE_integer("batch_size", None, "Global batch size (default: the config's).")
+    flags.DEFINE_integer("image_size", None, "Training crop size (default: the config's).")
+    flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multiworker"],
+                      "tf.distribute strategy (multiworker reads TF_CONFIG).")
+    flags.DEFINE_bool("mixed_precision", False, "mixed_float16 compute with loss scaling.")
+    flags.DEFINE_bool("jit", False, "XLA-compile the train step's forward and backward pass.")
+    flags.DEFINE_float("l1_weight", None, "λ_l1 (default 1: the paper's value is lost).")
+    flags.DEFINE_float("adv_weight", None, "λ_adv (default 1: the paper's value is lost).")
+    flags.DEFINE_float("gp_weight", None, "Gradient-penalty weight (default 10).")
+    flags.DEFINE_float("learning_rate", None, "Adam learning rate (default 1e-4).")
+    flags.DEFINE_float("delta", None, "Mask-shrinkage threshold δ (default 0.4).")
+    flags.DEFINE_enum("guidance", None, ["gradient", "edge", "none"], "Ablation: guidance stream.")
+    flags.DEFINE_enum("fusion", None, ["gai", "none"], "Ablation: GAI cross-stream fusion.")
+    flags.DEFINE_enum("mask_priority", None, ["on", "off"], "Ablation: mask-shrinkage priority.")
+    flags.DEFINE_enum("attention", None, ["on", "off"], "Ablation: contextual attention.")
+    flags.DEFINE_integer("canny_low", None, "Canny low threshold (guidance=edge).")
+    flags.DEFINE_integer("canny_high", None, "Canny high threshold (guidance=edge).")
+    flags.DEFINE_string("masks", "free_form", "'free_form' or a folder of mask PNGs (white = hole).")
+    flags.DEFINE_integer("seed", 0, "Seed of weights, data order, masks and the GAN step.")
+    flags.DEFINE_bool("deterministic", False, "Deterministic input pipeline and ops (exact resume).")
+    flags.DEFINE_integer("log_every", 50, "TensorBoard scalars every N steps.")
+    flags.DEFINE_integer("image_every", 500, "TensorBoard image grids every N steps.")
+    flags.DEFINE_integer("checkpoint_every", 1000, "Checkpoint every N steps.")
+    flags.DEFINE_bool("dry_run", False, "Build the model, print parameters and FLOPs, exit.")
 
 
 def config_from_flags():
@@ -124,4 +128,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)
