@@ -44,6 +44,14 @@ def define_flags():
     flags.DEFINE_integer("seed", 0, "Seed of data, weights and masks.")
 
 
+_START = [time.time()]
+
+
+def say(message):
+    """A progress line with the time since the demo started."""
+    print(f"[demo {time.time() - _START[0]:4.0f}s] {message}", flush=True)
+
+
 def prepare_data(out, data, size, num_train, num_eval, seed):
     """Returns (TFRecord folder for training, held-out evaluation folder or records)."""
     from data_prep.build_tfrecords import build
@@ -54,7 +62,7 @@ def prepare_data(out, data, size, num_train, num_eval, seed):
     if data is None:
         train_dir = os.path.join(out, "data", "scenes_train")
         eval_dir = os.path.join(out, "data", "scenes_heldout")
-        print(f"[demo] generating {num_train} + {num_eval} procedural scenes ({size}x{size})")
+        say(f"generating {num_train} + {num_eval} procedural scenes ({size}x{size})")
         write_scene_folder(train_dir, num_train, size=size, seed=seed)
         write_scene_folder(eval_dir, num_eval, size=size, seed=seed + 1)
         build("folder", train_dir, records, resolution=size, split="train", workers=1,
@@ -71,7 +79,7 @@ def prepare_data(out, data, size, num_train, num_eval, seed):
     split_file = os.path.join(out, "data", "split.txt")
     lines = [f"{os.path.relpath(f, data)} {'val' if f in heldout else 'train'}" for f in files]
     atomic_write_bytes(split_file, ("\n".join(lines) + "\n").encode())
-    print(f"[demo] {len(files)} images in {data}: {len(files) - n_eval} for training, "
+    say(f"{len(files)} images in {data}: {len(files) - n_eval} for training, "
           f"{n_eval} held out")
     build("folder", data, records, resolution=size, split="train", split_file=split_file,
           workers=2, progress=True)
@@ -87,7 +95,7 @@ def train(out, records, config, steps, batch_size, seed):
                            seed=seed, log_every=20, image_every=max(steps // 5, 1),
                            checkpoint_every=max(steps // 5, 1))
     trainer = Trainer(config, options)
-    print(f"[demo] training the {config.name} config for {steps} steps "
+    say(f"training the {config.name} config for {steps} steps "
           f"({config.image_size}x{config.image_size}, batch {batch_size})")
     trainer.train(training_dataset_fn(config, os.path.join(records, "train-*.tfrecord"),
                                       batch_size, seed=seed))
@@ -111,16 +119,16 @@ def pictures(out, generator, inpainter, heldout, size, seed):
         valid = batch["valid"].numpy()
         gain = inpainter.inpaint(gt, hole_mask_from_valid(valid))
         telea = metrics.inpaint_telea(gt, valid)
-        out = generator((batch["image"], batch["valid"]), return_masks=(k == 0))
+        pred = generator((batch["image"], batch["valid"]), return_masks=(k == 0))
         mag_true = gradient_magnitude(image_gradient(batch["image"])).numpy()
-        mag_pred = gradient_magnitude(out["gradient"]).numpy()
+        mag_pred = gradient_magnitude(pred["gradient"]).numpy()
         scale = max(float(mag_true.max()), 1e-6)
         to_gray = lambda m: np.clip(m / scale * 255.0, 0, 255).astype(np.uint8)[..., 0]
         for i in range(gt.shape[0]):
             rows.append([metrics.masked_input_picture(gt[i], valid[i]), gain[i], telea[i], gt[i],
                          to_gray(mag_true[i]), to_gray(mag_pred[i])])
         if k == 0:
-            example = (out["masks"], gt[0], valid[0])
+            example = (pred["masks"], gt[0], valid[0])
     write_png(os.path.join(out, "demo_grid.png"), metrics.make_grid(
         rows, ["masked input", "GAIN", "Telea", "ground truth", "|grad| truth", "|grad| GAIN"]))
     masks, image, valid = example
@@ -136,7 +144,7 @@ def pictures(out, generator, inpainter, heldout, size, seed):
 def run_demo(output_dir="demo_out", data=None, config_name="tiny", image_size=64, steps=500,
              batch_size=8, learning_rate=1e-3, adv_weight=0.1, num_train=2000, num_eval=32, seed=0):
     """The whole demo (see the module docstring); returns ``output_dir``."""
-    t0 = time.time()
+    t0 = _START[0] = time.time()
     out = output_dir
     os.makedirs(out, exist_ok=True)
     from gain_tf import evaluation
@@ -148,14 +156,14 @@ def run_demo(output_dir="demo_out", data=None, config_name="tiny", image_size=64
                         learning_rate=learning_rate, adv_weight=adv_weight)
     records, heldout = prepare_data(out, data, image_size, num_train, num_eval, seed)
     generator = train(out, records, config, steps, batch_size, seed)
-    print("[demo] exporting the SavedModel")
+    say("exporting the SavedModel")
     saved = export_saved_model(generator, os.path.join(out, "saved_model"))
     inpainter = load_saved_model(saved)
-    print(f"[demo] evaluating on held-out images ({num_eval} per bucket) "
+    say(f"evaluating on held-out images ({num_eval} per bucket) "
           "against Telea and Navier-Stokes")
     evaluation.evaluate(inpainter.inpaint, heldout, out, image_size, num_images=num_eval,
                         seed=seed, num_grid=4)
-    print("[demo] inpainting held-out images with the exported model")
+    say("inpainting held-out images with the exported model")
     if data is None:
         from gain_tf.data import image_folder_files
         inp_dir = os.path.join(out, "inpainted")
@@ -170,7 +178,7 @@ def run_demo(output_dir="demo_out", data=None, config_name="tiny", image_size=64
     pictures(out, generator, inpainter, heldout, image_size, seed)
     print(open(os.path.join(out, "results.md")).read())
     minutes = (time.time() - t0) / 60
-    print(f"[demo] done in {minutes:.1f} min. Look at:\n"
+    say(f"done in {minutes:.1f} min. Look at:\n"
           f"  {out}/demo_grid.png       masked input | GAIN | Telea | truth | gradient magnitudes\n"
           f"  {out}/mask_shrinkage.png  how the holes shrink block by block\n"
           f"  {out}/results.md          the table (also results.csv)\n"
