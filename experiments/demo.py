@@ -129,14 +129,17 @@ def pictures(out, generator, inpainter, heldout, size, seed):
                          to_gray(mag_true[i]), to_gray(mag_pred[i])])
         if k == 0:
             example = (pred["masks"], gt[0], valid[0])
+    zoom = max(1, 192 // size)  # small demo images are enlarged (nearest) to be seen
+    big = lambda im: np.repeat(np.repeat(im, zoom, 0), zoom, 1)
+    rows = [[big(im) for im in row] for row in rows]
     write_png(os.path.join(out, "demo_grid.png"), metrics.make_grid(
         rows, ["masked input", "GAIN", "Telea", "ground truth", "|grad| truth", "|grad| GAIN"]))
     masks, image, valid = example
     steps = [(name, m[0].numpy()) for name, m in masks if name.startswith("structure_")]
-    tiles = [metrics.masked_input_picture(image, valid)]
+    tiles = [big(metrics.masked_input_picture(image, valid))]
     for _, m in steps[:12]:
-        big = tf.image.resize(m, (size, size), method="nearest").numpy()
-        tiles.append(metrics.masked_input_picture(image, big))
+        full = tf.image.resize(m, (size, size), method="nearest").numpy()
+        tiles.append(big(metrics.masked_input_picture(image, full)))
     write_png(os.path.join(out, "mask_shrinkage.png"), metrics.make_grid(
         [tiles], ["input"] + [n.replace("structure_", "") for n, _ in steps[:12]]))
 

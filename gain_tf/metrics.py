@@ -376,6 +376,9 @@ def make_grid(rows_of_images: Sequence[Sequence[np.ndarray]], labels: Optional[S
     for j, label in enumerate(labels or []):
         scale = 0.45
         (tw, _), _ = cv2.getTextSize(str(label), cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+        if tw > cw - 4:  # shrink the label to fit a narrow column
+            scale *= max(cw - 4, 1) / tw
+            (tw, _), _ = cv2.getTextSize(str(label), cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
         x0 = j * (cw + s) + max(0, (cw - tw) // 2)
         cv2.putText(grid, str(label), (x0, header - 7), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 1,
                     cv2.LINE_AA)

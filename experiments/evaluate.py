@@ -1,0 +1,91 @@
+r"""Evaluate GAIN per hole-ratio bucket against OpenCV Telea and Navier–Stokes.
+
+    python -m experiments.evaluate --model_dir=runs/small --data=records/val-*.tfrecord \
+        --num_images=200 --output_dir=eval/small
+    python -m experiments.evaluate --saved_model=export/gain --data=photos/ --buckets=10-20,50-60 \
+        --mask_dir=irregular_masks/test --inception_weights=inception_v3_notop.h5 --output_dir=eval/x
+
+For each bucket: the first ``--num_images`` images of ``--data`` (shorter side resized to
+``--image_size``, centre crop), each with the seeded bucket mask of its index (or masks of
+``--mask_dir`` whose hole ratio lies in the bucket). Writes ``results.md``, ``results.csv`` and
+``grid_<method>_<bucket>.png`` (masked input | GAIN | Telea | ground truth) into ``--output_dir``.
+Relative L1, SSIM and PSNR are computed on the uint8 composite; FID only with
+``--inception_weights`` (a local Keras ``.h5``; nothing is downloaded).
+"""
+from __future__ import annotations
+
+import sys
+
+from absl import app, flags
+
+
+def define_flags(flag_values=flags.FLAGS) -> None:
+    """Defines this tool's flags (called by ``__main__``; tests pass their own ``FlagValues``)."""
+    fv = flag_values
+    flags.DEFINE_string("model_dir", None, "Training model_dir (config.json + checkpoints/).", flag_values=fv)
+    flags.DEFINE_string("checkpoint", None, "Checkpoint prefix (default: latest in --model_dir).",
+                        flag_values=fv)
+    flags.DEFINE_string("saved_model", None, "SavedModel from experiments/export.py.", flag_values=fv)
+    flags.DEFINE_string("data", None, "TFRecord glob / folder, or a folder of images.", flag_values=fv)
+    flags.DEFINE_integer("image_size", None, "Evaluation size (default: the model config's).",
+                         flag_values=fv)
+    flags.DEFINE_string("buckets", "all", "Hole-ratio buckets in percent, e.g. 10-20,30-40 (default all five).",
+                        flag_values=fv)
+    flags.DEFINE_integer("num_images", 100, "Images per bucket.", flag_values=fv)
+    flags.DEFINE_string("mask_dir", None, "Folder of mask images (white = hole) instead of seeded masks.",
+                        flag_values=fv)
+    flags.DEFINE_integer("seed", 0, "Seed of the bucket masks.", flag_values=fv)
+    flags.DEFINE_string("inception_weights", None, "Local Inception-v3 .h5 (no top) for FID.",
+                        flag_values=fv)
+    flags.DEFINE_string("output_dir", None, "Where results and grids go.", flag_values=fv)
+    flags.DEFINE_integer("num_grid", 4, "Example rows per bucket grid.", flag_values=fv)
+    flags.DEFINE_integer("batch_size", 8, "Images per model call.", flag_values=fv)
+    flags.DEFINE_string("method_name", "GAIN", "The model's name in the tables.", flag_values=fv)
+    flags.DEFINE_bool("baselines", True, "Also evaluate Telea and Navier–Stokes.", flag_values=fv)
+
+
+def run(model_dir=None, saved_model=None, checkpoint=None, data=None, image_size=None, buckets="all",
+        num_images=100, mask_dir=None, seed=0, inception_weights=None, output_dir=None, num_grid=4,
+        batch_size=8, method_name="GAIN", baselines=True) -> int:
+    """The tool: returns the exit code (errors: one line on stderr, exit 1)."""
+    def error(msg):
+        print(f"error: {msg}", file=sys.stderr)
+        return 1
+
+    if not data or not output_dir:
+        return error("--data and --output_dir are required")
+    from gain_tf.evaluation import evaluate, parse_buckets
+    from gain_tf.export import load_inpainter
+    try:
+        bucket_list = parse_buckets(buckets)
+        model = load_inpainter(model_dir=model_dir, saved_model=saved_model, checkpoint=checkpoint)
+    except (FileNotFoundError, ValueError) as e:
+        return error(str(e))
+    size = image_size or (model.config.image_size if model.config is not None else None)
+    if not size:
+        return error("--image_size is required (the model's config is unknown)")
+    try:
+        rows = evaluate(model.inpaint, data, output_dir, size, bucket_list, num_images, seed,
+                        mask_dir=mask_dir, inception_weights=inception_weights, num_grid=num_grid,
+                        method_name=method_name, baselines=baselines, batch_size=batch_size)
+    except (FileNotFoundError, ValueError) as e:
+        return error(str(e))
+    print(f"evaluated {model.source} on {len(bucket_list)} bucket(s): {output_dir}/results.md "
+          f"({len(rows)} rows)")
+    return 0
+
+
+def main(argv, flag_values=flags.FLAGS) -> int:
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    f = flag_values
+    return run(model_dir=f.model_dir, saved_model=f.saved_model, checkpoint=f.checkpoint, data=f.data,
+               image_size=f.image_size, buckets=f.buckets, num_images=f.num_images, mask_dir=f.mask_dir,
+               seed=f.seed, inception_weights=f.inception_weights, output_dir=f.output_dir,
+               num_grid=f.num_grid, batch_size=f.batch_size, method_name=f.method_name,
+               baselines=f.baselines)
+
+
+if __name__ == "__main__":
+    define_flags()
+    app.run(main)

@@ -1,0 +1,186 @@
+r"""Inpaint images with a trained GAIN model (a SavedModel or a training checkpoint).
+
+    python -m experiments.inpaint --saved_model=export/gain --image=photo.png --mask=hole.png \
+        --output=filled.png
+    python -m experiments.inpaint --model_dir=runs/small --image_dir=photos --mask_dir=masks \
+        --output_dir=filled
+
+Masks are read as grayscale, **white = hole** (values above 127; a mask with other values than 0
+and 255 is thresholded there, with a warning). In folder mode images and masks are matched by their
+path relative to the folder without extension (``a/b.jpg`` <-> ``a/b.png``); images without a mask
+are listed and skipped. Any image size works (padded to the model's multiple and cropped back);
+known pixels come back unchanged. Outputs are PNG, written atomically.
+
+Errors are one line on stderr each, and the exit code is 1 (in folder mode every image is tried).
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+from absl import app, flags
+
+
+def define_flags(flag_values=flags.FLAGS) -> None:
+    """Defines this tool's flags (called by ``__main__``; tests pass their own ``FlagValues``)."""
+    fv = flag_values
+    flags.DEFINE_string("image", None, "One input image.", flag_values=fv)
+    flags.DEFINE_string("mask", None, "Its mask (grayscale, white = hole).", flag_values=fv)
+    flags.DEFINE_string("output", None, "Output PNG for --image.", flag_values=fv)
+    flags.DEFINE_string("image_dir", None, "Folder of input images (recursive).", flag_values=fv)
+    flags.DEFINE_string("mask_dir", None, "Folder of masks, matched to images by relative path stem.",
+                        flag_values=fv)
+    flags.DEFINE_string("output_dir", None, "Output folder for --image_dir (PNGs).", flag_values=fv)
+    flags.DEFINE_string("saved_model", None, "SavedModel from experiments/export.py.", flag_values=fv)
+    flags.DEFINE_string("model_dir", None, "Training model_dir (config.json + checkpoints/).",
+                        flag_values=fv)
+    flags.DEFINE_string("checkpoint", None, "Checkpoint prefix (default: latest in --model_dir).",
+                        flag_values=fv)
+
+
+class InpaintError(Exception):
+    """A user-facing error; the message is one line."""
+
+
+def _warn(msg: str) -> None:
+    print(f"warning: {msg}", file=sys.stderr)
+
+
+def _error(msg: str) -> None:
+    print(f"error: {msg}", file=sys.stderr)
+
+
+def _stem(path: str, root: str) -> str:
+    return os.path.splitext(os.path.relpath(path, root))[0]
+
+
+def read_inputs(image_path: str, mask_path: str):
+    """``(image uint8 [H,W,3], hole mask uint8 [H,W,1] in {0, 255})``; raises ``InpaintError``."""
+    import numpy as np
+
+    from gain_tf.images import ImageReadError, read_gray, read_image
+    from gain_tf.masks import FILE_HOLE_THRESHOLD, hole_mask_from_valid, valid_from_hole_mask
+
+    try:
+        image = read_image(image_path)
+        gray = read_gray(mask_path)
+    except ImageReadError as e:
+        raise InpaintError(str(e)) from None
+    if gray.shape[:2] != image.shape[:2]:
+        raise InpaintError(f"size mismatch: image {image_path} is {image.shape[1]}x{image.shape[0]} "
+                           f"(WxH) but mask {mask_path} is {gray.shape[1]}x{gray.shape[0]}")
+    if not np.all((gray == 0) | (gray == 255)):
+        _warn(f"{mask_path}: mask has values other than 0 and 255; thresholded at "
+              f"{FILE_HOLE_THRESHOLD} (above = hole)")
+    valid = valid_from_hole_mask(gray, threshold=FILE_HOLE_THRESHOLD, dtype="float32")
+    return image, hole_mask_from_valid(valid)
+
+
+def inpaint_file(get_inpainter, image_path: str, mask_path: str, output_path: str) -> None:
+    """Reads, inpaints (``get_inpainter()`` gives the model, loaded on first use) and writes one image."""
+    from gain_tf.export import inpaint_arrays
+    from gain_tf.images import write_png
+
+    image, hole = read_inputs(image_path, mask_path)
+    if not hole.any():
+        _warn(f"{mask_path}: mask has no hole; writing {image_path} unchanged to {output_path}")
+        result = image
+    else:
+        result = inpaint_arrays(get_inpainter(), image, hole)
+    write_png(output_path, result)
+
+
+def run(image=None, mask=None, output=None, image_dir=None, mask_dir=None, output_dir=None,
+        saved_model=None, model_dir=None, checkpoint=None) -> int:
+    """The tool: returns the exit code (0, or 1 after printing one-line errors to stderr)."""
+    single = any(x is not None for x in (image, mask, output))
+    folder = any(x is not None for x in (image_dir, mask_dir, output_dir))
+    if single == folder:
+        _error("give either --image, --mask and --output, or --image_dir, --mask_dir and --output_dir")
+        return 1
+    if single and not (image and mask and output):
+        _error("--image, --mask and --output are all required")
+        return 1
+    if folder and not (image_dir and mask_dir and output_dir):
+        _error("--image_dir, --mask_dir and --output_dir are all required")
+        return 1
+    if bool(saved_model) == bool(model_dir):
+        _error("give exactly one of --saved_model or --model_dir")
+        return 1
+
+    cache = {}
+
+    def get_inpainter():
+        if "model" not in cache:
+            from gain_tf.export import load_inpainter
+            try:
+                cache["model"] = load_inpainter(model_dir=model_dir, saved_model=saved_model,
+                                                checkpoint=checkpoint)
+            except (FileNotFoundError, ValueError) as e:
+                raise _ModelError(str(e)) from None
+        return cache["model"]
+
+    if single:
+        try:
+            inpaint_file(get_inpainter, image, mask, output)
+        except (InpaintError, _ModelError, OSError) as e:
+            _error(str(e))
+            return 1
+        print(f"wrote {output}")
+        return 0
+
+    from gain_tf.images import list_image_files
+    try:
+        images = list_image_files(image_dir)
+        masks = list_image_files(mask_dir)
+    except FileNotFoundError as e:
+        _error(str(e))
+        return 1
+    if not images:
+        _error(f"{image_dir}: no images found")
+        return 1
+    mask_by_stem = {}
+    for m in masks:
+        mask_by_stem.setdefault(_stem(m, mask_dir), m)
+    pairs, missing = [], []
+    for path in images:
+        s = _stem(path, image_dir)
+        (pairs.append((path, mask_by_stem[s], os.path.join(output_dir, s + ".png")))
+         if s in mask_by_stem else missing.append(path))
+    if missing:
+        _warn(f"{len(missing)} image(s) without a mask in {mask_dir}, skipped: " + ", ".join(missing))
+    if not pairs:
+        _error(f"no image of {image_dir} has a mask in {mask_dir} (matched by file stem)")
+        return 1
+    failed = 0
+    written = 0
+    for image_path, mask_path, out_path in pairs:
+        try:
+            inpaint_file(get_inpainter, image_path, mask_path, out_path)
+            written += 1
+        except _ModelError as e:
+            _error(str(e))
+            return 1
+        except (InpaintError, OSError) as e:
+            _error(str(e))
+            failed += 1
+    print(f"wrote {written} image(s) to {output_dir}" + (f"; {failed} failed" if failed else ""))
+    return 1 if failed else 0
+
+
+class _ModelError(Exception):
+    """Loading the model failed: fatal in folder mode too."""
+
+
+def main(argv, flag_values=flags.FLAGS) -> int:
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    f = flag_values
+    return run(image=f.image, mask=f.mask, output=f.output, image_dir=f.image_dir, mask_dir=f.mask_dir,
+               output_dir=f.output_dir, saved_model=f.saved_model, model_dir=f.model_dir,
+               checkpoint=f.checkpoint)
+
+
+if __name__ == "__main__":
+    define_flags()
+    app.run(main)

@@ -1,0 +1,150 @@
+"""SavedModel export: same output as the in-memory generator at any size, known pixels bit-exact,
+loadable by plain TensorFlow (checked in one subprocess without gain_tf), clear loading errors."""
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import types
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from gain_tf import export
+from gain_tf.config import get_config
+from gain_tf.images import to_model_range, to_uint8
+from gain_tf.masks import valid_from_hole_mask
+from tests.fixtures_model import random_batch, tiny_export_dir, tiny_generator, tiny_inpainter, tiny_model_dir
+
+SUBPROCESS = textwrap.dedent("""
+    import sys
+    import numpy as np
+    import tensorflow as tf
+    export_dir, inp, out = sys.argv[1:4]
+    m = tf.saved_model.load(export_dir)
+    fn = m.signatures["serving_default"]
+    data = np.load(inp)
+    res = {}
+    for key in ("a", "b"):
+        r = fn(image=tf.constant(data[key + "_image"]), mask=tf.constant(data[key + "_mask"]))
+        res[key + "_inpainted"] = r["inpainted"].numpy()
+        res[key + "_gradient"] = r["gradient"].numpy()
+    res["config_json"] = np.array(m.config_json.numpy())
+    res["sig_inputs"] = np.array(sorted(fn.structured_input_signature[1]))
+    np.savez(out, **res)
+    print("GAIN_TF_IMPORTED=%s" % ("gain_tf" in sys.modules))
+""")
+
+
+def reference(generator, images, holes):
+    """In-memory reference: pad symmetrically (numpy), run G eagerly, crop, uint8 of the composite."""
+    m = generator.config.multiple
+    n, h, w, _ = images.shape
+    ph, pw = (-h) % m, (-w) % m
+    pad = ((0, 0), (0, ph), (0, pw), (0, 0))
+    x = to_model_range(np.pad(images, pad, mode="symmetric"))
+    valid = valid_from_hole_mask(np.pad(holes, pad, mode="symmetric"), threshold=0)
+    out = generator((tf.constant(x), tf.constant(valid)), training=False)
+    comp = to_uint8(out["composite"].numpy()[:, :h, :w])
+    return comp, out["gradient"].numpy()[:, :h, :w]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """Runs the exported model in a subprocess that does not import gain_tf."""
+    export_dir = tiny_export_dir()
+    tmp = tmp_path_factory.mktemp("served")
+    a = random_batch(2, 64, 64, seed=1)
+    b = random_batch(1, 61, 83, seed=2)
+    inp, out = str(tmp / "in.npz"), str(tmp / "out.npz")
+    np.savez(inp, a_image=a[0], a_mask=a[1], b_image=b[0], b_mask=b[1])
+    proc = subprocess.run([sys.executable, "-c", SUBPROCESS, export_dir, inp, out], cwd=str(tmp),
+                          capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    res = dict(np.load(out))
+    return {"a": a, "b": b, "res": res, "stdout": proc.stdout}
+
+
+def test_loads_without_gain_tf(served):
+    assert "GAIN_TF_IMPORTED=False" in served["stdout"]
+    assert list(served["res"]["sig_inputs"]) == ["image", "mask"]
+    cfg = json.loads(bytes(served["res"]["config_json"]).decode())
+    assert cfg["name"] == "tiny"
+    with open(os.path.join(tiny_export_dir(), "config.json")) as f:
+        assert json.load(f) == cfg
+
+
+@pytest.mark.parametrize("key", ["a", "b"])  # 2 x 64x64, and 1 x 61x83 (padded to 64x88 inside)
+def test_matches_in_memory_generator(served, key):
+    images, holes = served[key]
+    got = served["res"][key + "_inpainted"]
+    grad = served["res"][key + "_gradient"]
+    assert got.dtype == np.uint8 and got.shape == images.shape
+    assert grad.dtype == np.float32 and grad.shape == images.shape[:3] + (2,)
+    known = np.broadcast_to(holes == 0, images.shape)
+    np.testing.assert_array_equal(got[known], images[known])  # known pixels bit-exact
+    want, want_grad = reference(tiny_generator(), images, holes)
+    # The SavedModel runs an optimised graph, the reference runs eagerly: float32 results differ in
+    # the last bits, which can flip the rounding of a rare hole pixel by one level.
+    diff = np.abs(got.astype(np.int32) - want.astype(np.int32))
+    assert diff.max() <= 1 and np.mean(diff > 0) < 1e-3, (diff.max(), np.mean(diff > 0))
+    np.testing.assert_allclose(grad, want_grad, rtol=1e-4, atol=1e-5 * np.abs(want_grad).max())
+    assert np.any(got[~known] != images[~known])  # the holes were filled
+
+
+def test_in_memory_serving_fn_and_inpaint_arrays_agree(served):
+    images, holes = served["b"]
+    inp = tiny_inpainter()
+    one, grad = export.inpaint_arrays(inp, images[0], holes[0, ..., 0], return_gradient=True)
+    assert one.shape == images.shape[1:] and grad.shape == images.shape[1:3] + (2,)
+    np.testing.assert_array_equal(one, served["res"]["b_inpainted"][0])
+    with pytest.raises(ValueError, match="does not match"):
+        export.inpaint_arrays(inp, images[0], holes[0, :-1])
+
+
+def test_pad_to_multiple_is_symmetric_for_any_size():
+    x = np.arange(3 * 2).reshape(1, 3, 2, 1)
+    got = export.pad_to_multiple(tf.constant(x), 8).numpy()
+    assert got.shape == (1, 8, 8, 1)
+    want = np.pad(np.pad(x, ((0, 0), (0, 3), (0, 2), (0, 0)), mode="symmetric"),
+                  ((0, 0), (0, 2), (0, 4), (0, 0)), mode="symmetric")
+    np.testing.assert_array_equal(got, want)  # pads larger than the image mirror again
+    np.testing.assert_array_equal(got[:, :3, :2], x)
+
+
+def test_load_generator_restores_only_the_generator():
+    g = export.load_generator(tiny_model_dir())
+    ref = tiny_generator()
+    assert len(g.variables) == len(ref.variables)
+    for a, b in zip(g.variables, ref.variables):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_load_errors_name_the_path(tmp_path):
+    with pytest.raises(FileNotFoundError, match="model directory not found"):
+        export.load_generator(str(tmp_path / "nope"))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(FileNotFoundError, match=r"empty/config\.json"):
+        export.load_generator(str(empty))
+    (empty / "config.json").write_text(get_config("tiny").to_json())
+    with pytest.raises(FileNotFoundError, match=r"empty/checkpoints: no checkpoint"):
+        export.load_generator(str(empty))
+    with pytest.raises(FileNotFoundError, match=r"ckpt-99"):
+        export.load_generator(tiny_model_dir(), checkpoint=str(tmp_path / "ckpt-99"))
+    with pytest.raises(FileNotFoundError, match="not a SavedModel"):
+        export.load_saved_model(str(empty))
+    # A checkpoint of another architecture: a clear error naming the checkpoint.
+    (empty / "config.json").write_text(get_config("tiny", image_channels=6).to_json())
+    ckpt = os.path.join(tiny_model_dir(), "checkpoints")
+    with pytest.raises(ValueError, match="could not restore the generator"):
+        export.load_generator(str(empty), checkpoint=ckpt)
+
+
+def test_edge_guidance_export_refused(tmp_path):
+    fake = types.SimpleNamespace(config=get_config("tiny", guidance="edge"), built=True)
+    with pytest.raises(ValueError, match="guidance='edge'.*checkpoint"):
+        export.export_saved_model(fake, str(tmp_path / "edge"))
+    assert not os.path.exists(tmp_path / "edge")

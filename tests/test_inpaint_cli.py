@@ -1,0 +1,155 @@
+"""experiments/inpaint.py: end to end on a folder and a single file, and every error path."""
+import os
+
+import cv2
+import numpy as np
+import pytest
+from absl import flags
+
+from experiments import inpaint as cli
+from gain_tf.images import read_image, write_png
+from tests.fixtures_model import tiny_export_dir, tiny_model_dir, write_images
+
+
+def run_cli(*args):
+    """Parses ``args`` with the tool's own flags (a fresh FlagValues) and runs its ``main``."""
+    fv = flags.FlagValues()
+    cli.define_flags(fv)
+    argv = fv(["inpaint"] + list(args))
+    return cli.main(argv, fv)
+
+
+def hole_mask(h, w, box=(0.25, 0.3, 0.5, 0.5)):
+    m = np.zeros((h, w), np.uint8)
+    t, l, bh, bw = box
+    m[int(t * h):int((t + bh) * h), int(l * w):int((l + bw) * w)] = 255
+    return m
+
+
+@pytest.fixture()
+def inputs(tmp_path):
+    """image dir with 4 images (odd sizes), mask dir with masks for 3 of them."""
+    img_dir, mask_dir = tmp_path / "images", tmp_path / "masks"
+    paths = write_images(str(img_dir), 3, 37, 45, seed=3) + write_images(str(img_dir / "sub"), 1, 40, 40, seed=4)
+    write_png(str(mask_dir / "img_0.png"), hole_mask(37, 45))                       # ordinary
+    soft = hole_mask(37, 45).astype(np.int32)
+    soft[soft == 255] = 200
+    soft[0, 0] = 100                                                                 # below 127: known
+    write_png(str(mask_dir / "img_1.png"), soft.astype(np.uint8))                    # non-binary
+    write_png(str(mask_dir / "sub" / "img_0.png"), np.zeros((40, 40), np.uint8))     # no hole
+    return img_dir, mask_dir, paths, tmp_path
+
+
+def test_folder_end_to_end_with_saved_model(inputs, capsys):
+    img_dir, mask_dir, paths, tmp = inputs
+    out_dir = tmp / "out"
+    code = run_cli(f"--image_dir={img_dir}", f"--mask_dir={mask_dir}", f"--output_dir={out_dir}",
+                   f"--saved_model={tiny_export_dir()}")
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert sorted(os.listdir(out_dir)) == ["img_0.png", "img_1.png", "sub"]
+    # img_2 has no mask: listed and skipped with a warning.
+    assert "without a mask" in err and paths[2] in err
+    # Known pixels unchanged, holes filled.
+    for name, mask_name in (("img_0.png", "img_0.png"), ("img_1.png", "img_1.png")):
+        src = read_image(str(img_dir / name))
+        got = read_image(str(out_dir / name))
+        hole = cv2.imread(str(mask_dir / mask_name), cv2.IMREAD_GRAYSCALE) > 127
+        assert got.shape == src.shape
+        np.testing.assert_array_equal(got[~hole], src[~hole])
+        assert np.any(got[hole] != src[hole])
+    # Non-binary mask: thresholded at 127 with a warning.
+    assert "img_1.png: mask has values other than 0 and 255" in err
+    # No-hole mask: image written unchanged, with a warning.
+    assert "mask has no hole" in err
+    np.testing.assert_array_equal(read_image(str(out_dir / "sub" / "img_0.png")), read_image(paths[3]))
+
+
+def test_single_file_with_checkpoint(inputs, capsys):
+    img_dir, mask_dir, paths, tmp = inputs
+    out = tmp / "one.png"
+    code = run_cli(f"--image={paths[0]}", f"--mask={mask_dir / 'img_0.png'}", f"--output={out}",
+                   f"--model_dir={tiny_model_dir()}")
+    assert code == 0, capsys.readouterr().err
+    src, got = read_image(paths[0]), read_image(str(out))
+    hole = hole_mask(37, 45) > 0
+    np.testing.assert_array_equal(got[~hole], src[~hole])
+    assert np.any(got[hole] != src[hole])
+
+
+def one_error_line(capsys):
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    errors = [line for line in err if line.startswith("error: ")]
+    assert len(errors) == 1, err
+    return errors[0]
+
+
+def test_missing_file(inputs, capsys):
+    img_dir, mask_dir, paths, tmp = inputs
+    missing = str(tmp / "nope.png")
+    code = run_cli(f"--image={missing}", f"--mask={mask_dir / 'img_0.png'}", f"--output={tmp / 'o.png'}",
+                   f"--model_dir={tiny_model_dir()}")
+    assert code == 1
+    assert missing in one_error_line(capsys)
+    assert not (tmp / "o.png").exists()
+
+
+def test_unreadable_file(inputs, capsys):
+    img_dir, mask_dir, paths, tmp = inputs
+    bad = tmp / "bad.png"
+    bad.write_bytes(b"this is not a png")
+    code = run_cli(f"--image={paths[0]}", f"--mask={bad}", f"--output={tmp / 'o.png'}",
+                   f"--model_dir={tiny_model_dir()}")
+    assert code == 1
+    line = one_error_line(capsys)
+    assert str(bad) in line and "not a readable image" in line
+
+
+def test_size_mismatch_names_both(inputs, capsys):
+    img_dir, mask_dir, paths, tmp = inputs
+    small = tmp / "small.png"
+    write_png(str(small), hole_mask(20, 30))
+    code = run_cli(f"--image={paths[0]}", f"--mask={small}", f"--output={tmp / 'o.png'}",
+                   f"--model_dir={tiny_model_dir()}")
+    assert code == 1
+    line = one_error_line(capsys)
+    assert paths[0] in line and str(small) in line and "45x37" in line and "30x20" in line
+
+
+def test_missing_checkpoint_and_config(inputs, capsys):
+    img_dir, mask_dir, paths, tmp = inputs
+    empty = tmp / "model"
+    empty.mkdir()
+    args = [f"--image={paths[0]}", f"--mask={mask_dir / 'img_0.png'}", f"--output={tmp / 'o.png'}"]
+    assert run_cli(*args, f"--model_dir={empty}") == 1
+    assert str(empty / "config.json") in one_error_line(capsys)
+    with open(os.path.join(tiny_model_dir(), "config.json")) as f:
+        (empty / "config.json").write_text(f.read())
+    assert run_cli(*args, f"--model_dir={empty}") == 1
+    assert "no checkpoint" in one_error_line(capsys)
+    assert run_cli(*args, f"--saved_model={tmp / 'no_export'}") == 1
+    assert "no_export" in one_error_line(capsys)
+    assert not (tmp / "o.png").exists()
+
+
+def test_usage_errors(inputs, capsys):
+    img_dir, mask_dir, paths, tmp = inputs
+    assert run_cli(f"--image={paths[0]}", f"--output={tmp / 'o.png'}", f"--model_dir={tiny_model_dir()}") == 1
+    assert "--mask" in one_error_line(capsys)
+    assert run_cli(f"--image={paths[0]}", f"--mask={paths[0]}", f"--output={tmp / 'o.png'}") == 1
+    assert "--saved_model or --model_dir" in one_error_line(capsys)
+
+
+def test_folder_mode_reports_bad_files_and_continues(inputs, capsys):
+    img_dir, mask_dir, paths, tmp = inputs
+    (mask_dir / "img_2.png").write_bytes(b"broken")
+    os.remove(mask_dir / "img_1.png")
+    os.remove(mask_dir / "img_0.png")
+    out_dir = tmp / "out"
+    code = run_cli(f"--image_dir={img_dir}", f"--mask_dir={mask_dir}", f"--output_dir={out_dir}",
+                   f"--model_dir={tiny_model_dir()}")
+    assert code == 1
+    line = one_error_line(capsys)
+    assert str(mask_dir / "img_2.png") in line
+    # The other image (no-hole mask) was still written, without loading the model.
+    assert (out_dir / "sub" / "img_0.png").exists()
