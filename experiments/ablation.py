@@ -120,8 +120,11 @@ def variant_grid(inpainters, eval_data, image_size, bucket, count, seed, path):
 
 def run(config_name, data, eval_data, output_dir, variants, steps, batch_size, image_size,
         num_images, buckets, seed, inception_weights=None, num_grid=4, export=False,
-        learning_rate=None):
-    """Library entry point of the ablation study; returns the evaluation rows."""
+        learning_rate=None, config_overrides=None):
+    """Library entry point of the ablation study; returns the evaluation rows.
+
+    ``config_overrides`` apply to every variant (e.g. a shallower network for a quick check).
+    """
     from gain_tf import evaluation, metrics
     from gain_tf.config import ABLATIONS, get_config
     from gain_tf.export import Inpainter, export_saved_model
@@ -133,7 +136,8 @@ def run(config_name, data, eval_data, output_dir, variants, steps, batch_size, i
     inception = metrics.load_inception(inception_weights) if inception_weights else None
     rows, inpainters = [], {}
     for name in variants:
-        overrides = dict(ABLATIONS[name], image_size=image_size, batch_size=batch_size)
+        overrides = dict(config_overrides or {}, **ABLATIONS[name], image_size=image_size,
+                         batch_size=batch_size)
         if learning_rate is not None:
             overrides["learning_rate"] = learning_rate
         config = get_config(config_name, **overrides)

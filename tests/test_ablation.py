@@ -14,6 +14,7 @@ from gain_tf.masks import BUCKETS
 from gain_tf.synthetic import write_scene_folder
 
 VARIANTS = sorted(ABLATIONS)
+SHALLOW = dict(structure_dilation_blocks=1, content_dilation_blocks=1, dilations=(2, 4))
 
 
 @pytest.fixture(scope="module")
@@ -22,8 +23,10 @@ def ablation_run(tmp_path_factory):
     data = str(root / "scenes")
     write_scene_folder(data, 8, size=32, seed=0)
     out = str(root / "out")
+    # A shallower tiny network (one dilation block of two rates per branch) keeps tracing short.
     rows = ablation.run("tiny", data, None, out, VARIANTS, steps=2, batch_size=4, image_size=32,
-                        num_images=4, buckets=BUCKETS[2:4], seed=0, num_grid=2, export=True)
+                        num_images=4, buckets=BUCKETS[2:4], seed=0, num_grid=2, export=True,
+                        config_overrides=SHALLOW)
     return out, rows
 
 
@@ -46,24 +49,32 @@ def test_table_has_one_row_per_variant_with_finite_numbers(ablation_run):
 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_every_variant_trained_and_exported(ablation_run, variant):
+    """Each variant trained its steps and went through export (which reloads the SavedModel and
+    checks it against the in-memory model); the edge variant's export is also run here."""
     out, _ = ablation_run
     d = os.path.join(out, variant)
     assert os.path.exists(os.path.join(d, "done.json"))
     assert tf.train.latest_checkpoint(os.path.join(d, "checkpoints")).endswith("ckpt-2")
+    assert os.path.exists(os.path.join(d, "export", "saved_model.pb"))
+    assert os.path.exists(os.path.join(d, "eval", "results.md"))
+    if variant != "guidance_edge":
+        return
     loaded = tf.saved_model.load(os.path.join(d, "export"))
     image = np.full((1, 37, 45, 3), 128, np.uint8)
+    image[:, :, 20:] = 30  # an edge for Canny
     mask = np.zeros((1, 37, 45, 1), np.uint8)
     mask[0, 10:20, 10:30] = 255
     res = loaded.signatures["serving_default"](image=tf.constant(image), mask=tf.constant(mask))
     got = res["inpainted"].numpy()
     assert got.shape == image.shape and got.dtype == np.uint8
     assert np.array_equal(got[mask[..., 0] == 0], image[mask[..., 0] == 0])
+    assert res["gradient"].shape == (1, 37, 45, 1)  # the predicted edge map
 
 
 def test_rerun_does_not_retrain(ablation_run, capsys):
     out, _ = ablation_run
     before = os.path.getmtime(os.path.join(out, "gain", "done.json"))
-    config = get_config("tiny", image_size=32, batch_size=4)
+    config = get_config("tiny", image_size=32, batch_size=4, **SHALLOW)
     ablation.train_variant("gain", config, os.path.join(out, "gain"), None, 2, 4, 0)
     assert "trained earlier" in capsys.readouterr().out
     assert os.path.getmtime(os.path.join(out, "gain", "done.json")) == before

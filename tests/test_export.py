@@ -5,7 +5,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import types
 
 import numpy as np
 import pytest
@@ -141,10 +140,3 @@ def test_load_errors_name_the_path(tmp_path):
     ckpt = os.path.join(tiny_model_dir(), "checkpoints")
     with pytest.raises(ValueError, match="could not restore the generator"):
         export.load_generator(str(empty), checkpoint=ckpt)
-
-
-def test_edge_guidance_export_refused(tmp_path):
-    fake = types.SimpleNamespace(config=get_config("tiny", guidance="edge"), built=True)
-    with pytest.raises(ValueError, match="guidance='edge'.*checkpoint"):
-        export.export_saved_model(fake, str(tmp_path / "edge"))
-    assert not os.path.exists(tmp_path / "edge")
