@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import random
-import sys
 import time
 
 from absl import app, flags

@@ -59,7 +59,3 @@ def gradient_penalty(discriminator, real, fake, valid, epsilon, global_batch_siz
     value = tf.reduce_mean(tf.square(norm - 1.0))
     return _per_replica_share(value, global_batch_size, tf.shape(real)[0])
 
-
-def composite(prediction, target, valid):
-    """``prediction ⊙ (1 − M) + target ⊙ M``: the prediction in holes, the target where known."""
-    return prediction * (1.0 - valid) + target * valid

@@ -15,20 +15,19 @@ global batch from ``(seed, step)``, so a run is the same on one device or many, 
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import os
 import time
 from typing import Callable, Dict, Optional
 
-import numpy as np
 import tensorflow as tf
 from absl import logging
 
 from gain_tf import losses
 from gain_tf.config import GAINConfig
-from gain_tf.images import atomic_write_bytes, to_uint8
+from gain_tf.images import atomic_write_bytes
 from gain_tf.layers.gradient import gradient_magnitude, image_gradient
+from gain_tf.masks import composite
 from gain_tf.models import GAINGenerator, PatchDiscriminator
 from gain_tf.progress import Progress
 
@@ -196,7 +195,7 @@ class Trainer:
         g_vars = self.generator.trainable_variables
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             out = self.generator(self._generator_inputs(batch), training=True)
-            fake = losses.composite(out["image"], image, valid)
+            fake = composite(out["image"], image, valid)
             real_scores = self.d_image((image, valid), training=True)
             fake_scores = self.d_image((fake, valid), training=True)
             d_loss = losses.hinge_discriminator_loss(real_scores, fake_scores, gbs)
@@ -206,7 +205,7 @@ class Trainer:
             l1_guide = tf.constant(0.0)
             if self.d_guide is not None:
                 target = self._guidance_target(batch)
-                fake_g = losses.composite(out["gradient"], target, valid)
+                fake_g = composite(out["gradient"], target, valid)
                 real_g_scores = self.d_guide((target, valid), training=True)
                 fake_g_scores = self.d_guide((fake_g, valid), training=True)
                 d_loss += losses.hinge_discriminator_loss(real_g_scores, fake_g_scores, gbs)

@@ -17,7 +17,8 @@ from __future__ import annotations
 import tensorflow as tf
 
 from gain_tf.config import GAINConfig
-from gain_tf.layers import GAIBlock, MaskShrink, gradient_input
+from gain_tf.layers import ContextualAttention, GAIBlock, MaskShrink, gradient_input
+from gain_tf.masks import composite
 
 
 def upsample(x, valid):
@@ -69,7 +70,6 @@ class GAINGenerator(tf.keras.Model):
         self.content_blocks = self.branches["content"]
         self.attention = None
         if c.attention:
-            from gain_tf.layers.contextual_attention import ContextualAttention
             self.attention = ContextualAttention(
                 ksize=c.attention_ksize, stride=c.attention_stride, rate=c.attention_rate,
                 fuse_k=c.attention_fuse_k, softmax_scale=c.attention_softmax_scale,
@@ -125,7 +125,7 @@ class GAINGenerator(tf.keras.Model):
         valid32 = tf.cast(valid, tf.float32)
         image32 = tf.cast(inputs[0], tf.float32)
         out = {"image": out_image,
-               "composite": out_image * (1.0 - valid32) + image32 * valid32}
+               "composite": composite(out_image, image32, valid32)}
         if self.config.guidance != "none":
             out["gradient"] = tf.cast(grad, tf.float32)
         if return_masks:
