@@ -80,7 +80,7 @@ def prepare_data(out, data, size, num_train, num_eval, seed):
     atomic_write_bytes(split_file, ("\n".join(lines) + "\n").encode())
     say(f"{len(files)} images in {data}: {len(files) - n_eval} for training, "
           f"{n_eval} held out")
-    build("folder", data, records, resolution=size, split="train", split_file=split_file,
+    build("folder", data, records, resolution=size, split="all", split_file=split_file,
           workers=2, progress=True)
     return records, os.path.join(records, "val-*.tfrecord")
 
@@ -99,6 +99,22 @@ def train(out, records, config, steps, batch_size, seed):
     trainer.train(training_dataset_fn(config, os.path.join(records, "train-*.tfrecord"),
                                       batch_size, seed=seed))
     return trainer.generator
+
+
+def inpaint_heldout(inpainter, heldout, inp_dir, size, seed, count=8):
+    """Held-out images with seeded 30-40 % masks, inpainted by ``inpainter`` (the exported model)
+    through the CLI's code path; writes ``<name>_mask.png`` and ``<name>_inpainted.png``."""
+    from gain_tf.data import eval_dataset
+    from gain_tf.export import inpaint_arrays
+    from gain_tf.images import to_uint8, write_png
+    from gain_tf.masks import hole_mask_from_valid
+    for batch in eval_dataset(heldout, size, (0.3, 0.4), count=count, seed=seed + 7, batch_size=count):
+        images = to_uint8(batch["image"].numpy())
+        holes = hole_mask_from_valid(batch["valid"].numpy())
+        for image, hole, name in zip(images, holes, batch["filename"].numpy()):
+            stem = os.path.splitext(os.path.basename(name.decode()))[0]
+            write_png(os.path.join(inp_dir, f"{stem}_mask.png"), hole[..., 0])
+            write_png(os.path.join(inp_dir, f"{stem}_inpainted.png"), inpaint_arrays(inpainter, image, hole))
 
 
 def pictures(out, generator, inpainter, heldout, size, seed):
@@ -151,9 +167,7 @@ def run_demo(output_dir="demo_out", data=None, config_name="tiny", image_size=64
     os.makedirs(out, exist_ok=True)
     from gain_tf import evaluation
     from gain_tf.config import get_config
-    from gain_tf.export import export_saved_model, inpaint_arrays, load_saved_model
-    from gain_tf.images import read_image, write_png
-    from gain_tf.masks import bucket_mask, hole_mask_from_valid
+    from gain_tf.export import export_saved_model, load_saved_model
     config = get_config(config_name, image_size=image_size, batch_size=batch_size,
                         learning_rate=learning_rate, adv_weight=adv_weight)
     records, heldout = prepare_data(out, data, image_size, num_train, num_eval, seed)
@@ -166,17 +180,7 @@ def run_demo(output_dir="demo_out", data=None, config_name="tiny", image_size=64
     evaluation.evaluate(inpainter.inpaint, heldout, out, image_size, num_images=num_eval,
                         seed=seed, num_grid=4)
     say("inpainting held-out images with the exported model")
-    if data is None:
-        from gain_tf.data import image_folder_files
-        inp_dir = os.path.join(out, "inpainted")
-        for i, path in enumerate(image_folder_files(heldout)[:8]):
-            image = read_image(path)
-            hole = hole_mask_from_valid(bucket_mask((0.3, 0.4), i, image.shape[0], image.shape[1],
-                                                    seed=seed + 7))
-            name = os.path.splitext(os.path.basename(path))[0]
-            write_png(os.path.join(inp_dir, f"{name}_mask.png"), hole[..., 0])
-            write_png(os.path.join(inp_dir, f"{name}_inpainted.png"),
-                      inpaint_arrays(inpainter, image, hole))
+    inpaint_heldout(inpainter, heldout, os.path.join(out, "inpainted"), image_size, seed)
     pictures(out, generator, inpainter, heldout, image_size, seed)
     print(open(os.path.join(out, "results.md")).read())
     minutes = (time.time() - t0) / 60
