@@ -24,9 +24,11 @@ from gain_tf.masks import composite
 def upsample(x, valid):
     """Bilinear ×2 for features, nearest ×2 for the mask."""
     size = tf.shape(x)[1:3] * 2
-    x = tf.image.resize(x, size, method="bilinear")
+    # Resized in float32 (what ResizeBilinear computes anyway): under mixed precision a float16
+    # input makes XLA's gradient mix f16 and f32 operands and fail to compile.
+    up = tf.image.resize(tf.cast(x, tf.float32), size, method="bilinear")
     valid = tf.image.resize(valid, size, method="nearest")
-    return tf.cast(x, valid.dtype) * valid, valid
+    return tf.cast(up, x.dtype) * valid, valid
 
 
 class GAINGenerator(tf.keras.Model):
