@@ -54,7 +54,7 @@ def say(message):
 def prepare_data(out, data, size, num_train, num_eval, seed):
     """Returns (TFRecord folder for training, held-out evaluation folder or records)."""
     from data_prep.build_tfrecords import build
-    from gain_tf.data import image_folder_files
+    from gain_tf.images import list_image_files
     from gain_tf.images import atomic_write_bytes
     from gain_tf.synthetic import write_scene_folder
     records = os.path.join(out, "data", "records")
@@ -67,7 +67,7 @@ def prepare_data(out, data, size, num_train, num_eval, seed):
         build("folder", train_dir, records, resolution=size, split="train", workers=1,
               progress=False)
         return records, eval_dir
-    files = image_folder_files(data)
+    files = list_image_files(data)
     if len(files) < 16:
         raise app.UsageError(f"--data={data}: found {len(files)} images, need at least 16")
     rng = random.Random(seed)

@@ -8,7 +8,7 @@ Sources (``source``):
 * TFRecords written by ``python -m data_prep.build_tfrecords``: a glob (``records/train-*.tfrecord``),
   a list of files, or the output folder itself (then the shards of ``split`` are used, default
   ``train`` for training and ``val`` for evaluation, falling back to every shard in the folder).
-* An image folder (searched recursively, :func:`image_folder_files`), decoded with OpenCV; images
+* An image folder (searched recursively, :func:`gain_tf.images.list_image_files`), decoded with OpenCV; images
   are resized like the builder does (shorter side to ``image_size``); unreadable files are skipped.
 
 Training (:func:`train_dataset`): shard files are shuffled and read interleaved
@@ -67,11 +67,6 @@ DEFAULT_MASK_POOL_SIZE = 2000
 _POOL_CACHE: dict = {}
 
 
-def image_folder_files(directory: str) -> list[str]:
-    """Every image under ``directory`` (recursive, sorted; :data:`gain_tf.images.IMAGE_EXTENSIONS`)."""
-    return list_image_files(directory)
-
-
 # ------------------------------------------------------------------------------------------------
 # Sources
 # ------------------------------------------------------------------------------------------------
@@ -102,7 +97,7 @@ def resolve_source(source, split: str | None = None) -> tuple[str, list[str]]:
             if chosen:
                 return "records", chosen
         return "records", records
-    files = image_folder_files(source)
+    files = list_image_files(source)
     if not files:
         raise FileNotFoundError(f"{source}: no TFRecords and no images found")
     return "images", files

@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from data_prep.build_tfrecords import build
 from gain_tf import data
+from gain_tf.images import list_image_files
 from gain_tf import masks as M
 
 S = 32
@@ -55,8 +56,8 @@ def _check_batch(b, batch):
     assert set(np.unique(b["valid"])) <= {0.0, 1.0}
 
 
-def test_image_folder_files(dirs):
-    files = data.image_folder_files(str(dirs / "src"))
+def test_list_image_files(dirs):
+    files = list_image_files(str(dirs / "src"))
     assert len(files) == N_IMAGES and files == sorted(files)
 
 
