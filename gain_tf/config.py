@@ -20,6 +20,7 @@ import json
 from typing import Tuple
 
 GUIDANCE = ("gradient", "edge", "none")
+LR_DECAYS = ("constant", "cosine")
 FUSION = ("gai", "none")
 
 
@@ -61,12 +62,14 @@ class GAINConfig:
     disc_leaky_slope: float = 0.2
     # --- losses (weights are lost in the paper: choice 1 and 1)
     l1_weight: float = 1.0
+    l1_hole_weight: float = 1.0         # choice: weight of hole pixels in both L1 terms (Liu et al. use 6)
     adv_weight: float = 1.0
     gp_weight: float = 10.0
     # --- training ("Training set-up of the paper")
     image_size: int = 256
     batch_size: int = 8
     learning_rate: float = 1e-4
+    lr_decay: str = "constant"          # choice: "constant" (the paper) or "cosine" (to 0 at `steps`)
     beta_1: float = 0.5                 # choice (DeepFill v2)
     beta_2: float = 0.999
     steps: int = 1_000_000
@@ -78,6 +81,8 @@ class GAINConfig:
             raise ValueError(f"--fusion must be one of {FUSION}, got {self.fusion!r}")
         if self.mask_priority and self.guidance == "none":
             raise ValueError("--mask_priority=on needs a guidance stream (--guidance=gradient|edge)")
+        if self.lr_decay not in LR_DECAYS:
+            raise ValueError(f"--lr_decay must be one of {LR_DECAYS}, got {self.lr_decay!r}")
         if not 0.0 <= self.delta <= 1.0:
             raise ValueError(f"--delta must lie in [0, 1], got {self.delta}")
 

@@ -27,6 +27,8 @@ Training masks (``masks``):
   left-right / up-down flips and a random cyclic shift each, so the combinations number in the
   hundreds of millions. ``mask_pool_size=0`` draws a fresh numpy mask per example
   instead (slower: ``tf.numpy_function``).
+* ``'irregular'``: a pool like the above of :func:`gain_tf.masks.irregular_masks`, whose hole ratios
+  are spread evenly over the evaluation buckets (10-60 %); free-form masks seldom exceed 40 %.
 * a folder of mask images (white = hole, e.g. NVIDIA's irregular masks): files shuffled, loaded at
   ``S x S`` (nearest neighbour) and augmented with :func:`gain_tf.masks.augment_mask` (flip,
   rotation, dilation) in ``tf.numpy_function``.
@@ -175,6 +177,17 @@ def free_form_pool(size: int, pool_size: int = DEFAULT_MASK_POOL_SIZE, seed: int
     return _POOL_CACHE[key]
 
 
+def irregular_pool(size: int, pool_size: int = DEFAULT_MASK_POOL_SIZE, seed: int = 0) -> np.ndarray:
+    """``pool_size`` irregular training masks (:func:`gain_tf.masks.irregular_masks`, hole ratios
+    spread evenly over 10-60 %) as uint8 {0, 1} ``[P, size, size, 1]``, cached per process."""
+    key = ("irregular", int(size), int(pool_size), int(seed))
+    if key not in _POOL_CACHE:
+        _POOL_CACHE.clear()
+        _POOL_CACHE[key] = _masks.irregular_masks(int(pool_size), int(size), int(size), seed=int(seed),
+                                                  dtype=np.uint8)
+    return _POOL_CACHE[key]
+
+
 def _pool_mask_dataset(pool: np.ndarray, base: int, batch_size: int | None = None) -> tf.data.Dataset:
     """Infinite dataset of uint8 masks ``[S, S, 1]`` (or batches ``[B, S, S, 1]``) sampled from ``pool``.
 
@@ -244,7 +257,8 @@ def train_mask_dataset(masks, size: int, seed: int = 0, pipeline_id: int = 0,
     """
     base = _seed_base(seed, pipeline_id)
     if batch_size is not None:
-        if isinstance(masks, np.ndarray) or (masks in (None, "free_form") and mask_pool_size):
+        if (isinstance(masks, np.ndarray) or masks == "irregular"
+                or (masks in (None, "free_form") and mask_pool_size)):
             pass  # the pool samples whole batches at once
         else:
             return train_mask_dataset(masks, size, seed, pipeline_id, mask_pool_size,
@@ -254,13 +268,17 @@ def train_mask_dataset(masks, size: int, seed: int = 0, pipeline_id: int = 0,
         if pool.ndim != 4 or pool.shape[1:] != (size, size, 1):
             raise ValueError(f"masks: expected a [N, {size}, {size}, 1] array, got {pool.shape}")
         return _pool_mask_dataset(pool, base, batch_size)
+    if masks == "irregular":
+        return _pool_mask_dataset(irregular_pool(size, mask_pool_size or DEFAULT_MASK_POOL_SIZE, seed),
+                                  base, batch_size)
     if masks in (None, "free_form"):
         if mask_pool_size and mask_pool_size > 0:
             return _pool_mask_dataset(free_form_pool(size, mask_pool_size, seed), base, batch_size)
         return _fresh_free_form_dataset(size, base)
     if isinstance(masks, (str, os.PathLike)) and os.path.isdir(masks):
         return _folder_mask_dataset(os.fspath(masks), size, base, seed, mask_augment)
-    raise ValueError(f"masks={masks!r}: expected 'free_form', a folder of mask images or an array")
+    raise ValueError(f"masks={masks!r}: expected 'free_form', 'irregular', a folder of mask images "
+                     "or an array")
 
 
 # ------------------------------------------------------------------------------------------------

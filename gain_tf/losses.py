@@ -23,9 +23,18 @@ def _per_replica_share(value, global_batch_size, local_batch_size):
     return value * tf.cast(local_batch_size, value.dtype) / tf.cast(global_batch_size, value.dtype)
 
 
-def l1_loss(prediction, target, global_batch_size=None):
-    """``L1 = mean |prediction − target|`` over all pixels and channels (image or guidance map)."""
-    value = tf.reduce_mean(tf.abs(tf.cast(prediction, tf.float32) - tf.cast(target, tf.float32)))
+def l1_loss(prediction, target, global_batch_size=None, valid=None, hole_weight=1.0):
+    """``L1 = mean(w ⊙ |prediction − target|)`` over all pixels and channels (image or guidance map).
+
+    ``w = M + hole_weight·(1 − M)`` with ``valid`` M ``[B,H,W,1]`` (1 = known): the known part and
+    ``hole_weight`` times the hole part of the mean, as Liu et al.'s ``L_valid + 6·L_hole``.
+    Without ``valid`` (or with ``hole_weight`` 1) it is the plain mean.
+    """
+    err = tf.abs(tf.cast(prediction, tf.float32) - tf.cast(target, tf.float32))
+    if valid is not None and hole_weight != 1.0:
+        m = tf.cast(valid, tf.float32)
+        err = err * (m + float(hole_weight) * (1.0 - m))
+    value = tf.reduce_mean(err)
     return _per_replica_share(value, global_batch_size, tf.shape(prediction)[0])
 
 
@@ -50,7 +59,7 @@ def gradient_penalty(discriminator, real, fake, valid, epsilon, global_batch_siz
     ``epsilon`` ``[B,1,1,1]`` is passed in, so the function stays pure and reproducible.
     The norm is over all of a sample's pixels and channels, of the sum of its patch scores.
     """
-    interp = epsilon * real + (1.0 - epsilon) * fake
+    interp = tf.convert_to_tensor(epsilon * real + (1.0 - epsilon) * fake)
     with tf.GradientTape() as tape:
         tape.watch(interp)
         total = tf.reduce_sum(discriminator((interp, valid), training=True))

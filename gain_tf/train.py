@@ -127,7 +127,10 @@ class Trainer:
     # ------------------------------------------------------------------ building
     def _adam(self):
         c = self.config
-        opt = tf.keras.optimizers.Adam(c.learning_rate, beta_1=c.beta_1, beta_2=c.beta_2)
+        lr = c.learning_rate
+        if c.lr_decay == "cosine":  # a function of the optimiser's own step count: resumes exactly
+            lr = tf.keras.optimizers.schedules.CosineDecay(c.learning_rate, max(int(c.steps), 1))
+        opt = tf.keras.optimizers.Adam(lr, beta_1=c.beta_1, beta_2=c.beta_2)
         if self.options.mixed_precision:
             opt = tf.keras.mixed_precision.LossScaleOptimizer(opt)
         return opt
@@ -200,7 +203,7 @@ class Trainer:
             fake_scores = self.d_image((fake, valid), training=True)
             d_loss = losses.hinge_discriminator_loss(real_scores, fake_scores, gbs)
             gp = losses.gradient_penalty(self.d_image, image, tf.stop_gradient(fake), valid, eps, gbs)
-            l1_image = losses.l1_loss(out["image"], image, gbs)
+            l1_image = losses.l1_loss(out["image"], image, gbs, valid, c.l1_hole_weight)
             adv = losses.hinge_generator_loss(fake_scores, gbs)
             l1_guide = tf.constant(0.0)
             if self.d_guide is not None:
@@ -211,7 +214,7 @@ class Trainer:
                 d_loss += losses.hinge_discriminator_loss(real_g_scores, fake_g_scores, gbs)
                 gp += losses.gradient_penalty(self.d_guide, target, tf.stop_gradient(fake_g),
                                               valid, eps, gbs)
-                l1_guide = losses.l1_loss(out["gradient"], target, gbs)
+                l1_guide = losses.l1_loss(out["gradient"], target, gbs, valid, c.l1_hole_weight)
                 adv += losses.hinge_generator_loss(fake_g_scores, gbs)
             d_total = d_loss + c.gp_weight * gp
             g_total = c.l1_weight * (l1_image + l1_guide) + c.adv_weight * adv

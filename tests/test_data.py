@@ -110,6 +110,21 @@ def test_fresh_free_form_masks_without_pool(dirs):
     _check_batch(b, 2)
 
 
+def test_irregular_training_masks_in_the_pipeline(dirs):
+    ds = data.train_dataset(str(dirs / "rec"), 4, S, masks="irregular", seed=2, deterministic=True,
+                            mask_pool_size=50)
+    batches = _take(ds, 10)
+    for b in batches:
+        _check_batch(b, 4)
+    ratios = np.concatenate([M.hole_ratio(b["valid"]) for b in batches])
+    # Pool masks only get flipped and shifted, so every ratio is one of the pool's, all in 10-60 %.
+    pool_ratios = set(np.round(M.hole_ratio(data.irregular_pool(S, 50, 2)), 6))
+    assert set(np.round(ratios, 6)) <= pool_ratios
+    assert ratios.min() >= 0.1 and ratios.max() < 0.6 and ratios.max() >= 0.4
+    with pytest.raises(ValueError, match="irregular"):
+        data.train_mask_dataset("no_such_kind", S)
+
+
 def test_eval_dataset_buckets_deterministic(dirs):
     bucket = (0.2, 0.3)
     ds = data.eval_dataset(str(dirs / "val"), S, bucket, count=10, seed=3, batch_size=4)

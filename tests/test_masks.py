@@ -69,6 +69,20 @@ def test_bucket_masks_non_square_and_names():
         M.bucket_masks((0.5, 0.2), 1, 32, 32)
 
 
+def test_irregular_training_masks_cover_the_buckets_and_never_repeat_evaluation_masks():
+    ms = M.irregular_masks(20, 64, 64, seed=0)
+    assert _is_binary_valid(ms, (20, 64, 64, 1))
+    for i, r in enumerate(M.hole_ratio(ms)):    # mask i lies in bucket i % 5: evenly spread
+        assert M.in_bucket(r, M.BUCKETS[i % 5]), (i, r)
+    np.testing.assert_array_equal(ms[:7], M.irregular_masks(7, 64, 64, seed=0))  # seeded, prefix-stable
+    assert not np.array_equal(ms, M.irregular_masks(20, 64, 64, seed=1))
+    # Disjoint from the evaluation masks drawn with the same seed, whichever index and bucket.
+    evaluation = {M.bucket_mask(b, i, 64, 64, seed=0).tobytes() for b in M.BUCKETS for i in range(20)}
+    assert not evaluation & {m.tobytes() for m in ms}
+    only_large = M.irregular_masks(4, 32, 32, buckets=[(0.5, 0.6)])
+    assert all(0.5 <= r < 0.6 for r in M.hole_ratio(only_large))
+
+
 def test_hole_ratio():
     v = np.ones((2, 10, 10, 1), np.float32)
     v[0, :5] = 0
