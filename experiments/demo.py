@@ -34,12 +34,17 @@ def define_flags():
     flags.DEFINE_string("output_dir", "demo_out", "Where everything is written.")
     flags.DEFINE_enum("config", "tiny", ["tiny", "small", "paper"], "Model preset.")
     flags.DEFINE_integer("image_size", 64, "Training and evaluation size.")
-    flags.DEFINE_integer("steps", 500, "Training steps.")
+    flags.DEFINE_integer("steps", 1500, "Training steps.")
     flags.DEFINE_integer("batch_size", 8, "Batch size.")
-    flags.DEFINE_float("learning_rate", 1e-3, "Adam learning rate (the paper's 1e-4 is for 10^6 steps).")
+    flags.DEFINE_float("learning_rate", 3e-3,
+                       "Peak Adam learning rate, cosine-decayed to 0 (the paper's constant 1e-4 is for "
+                       "10^6 steps).")
     flags.DEFINE_float("adv_weight", 0.1, "λ_adv for the short demo run (the paper's value is lost).")
+    flags.DEFINE_float("l1_hole_weight", 6.0, "Weight of hole pixels in the L1 terms (Liu et al.'s 6).")
+    flags.DEFINE_string("masks", "irregular", "Training masks: 'irregular' (10-60 % holes, as "
+                        "evaluated), 'free_form' (DeepFill v2) or a folder of mask images.")
     flags.DEFINE_integer("num_train", 2000, "Built-in training scenes.")
-    flags.DEFINE_integer("num_eval", 32, "Held-out images per hole-ratio bucket.")
+    flags.DEFINE_integer("num_eval", 64, "Held-out images per hole-ratio bucket.")
     flags.DEFINE_integer("seed", 0, "Seed of data, weights and masks.")
 
 
@@ -85,7 +90,7 @@ def prepare_data(out, data, size, num_train, num_eval, seed):
     return records, os.path.join(records, "val-*.tfrecord")
 
 
-def train(out, records, config, steps, batch_size, seed):
+def train(out, records, config, steps, batch_size, seed, masks="irregular"):
     import tensorflow as tf
 
     from gain_tf.train import Trainer, TrainOptions, training_dataset_fn
@@ -97,7 +102,7 @@ def train(out, records, config, steps, batch_size, seed):
     say(f"training the {config.name} config for {steps} steps "
           f"({config.image_size}x{config.image_size}, batch {batch_size})")
     trainer.train(training_dataset_fn(config, os.path.join(records, "train-*.tfrecord"),
-                                      batch_size, seed=seed))
+                                      batch_size, masks=masks, seed=seed))
     return trainer.generator
 
 
@@ -159,8 +164,9 @@ def pictures(out, generator, inpainter, heldout, size, seed):
         [tiles], ["input"] + [n.replace("structure_", "") for n, _ in steps[:12]]))
 
 
-def run_demo(output_dir="demo_out", data=None, config_name="tiny", image_size=64, steps=500,
-             batch_size=8, learning_rate=1e-3, adv_weight=0.1, num_train=2000, num_eval=32, seed=0):
+def run_demo(output_dir="demo_out", data=None, config_name="tiny", image_size=64, steps=1500,
+             batch_size=8, learning_rate=3e-3, adv_weight=0.1, num_train=2000, num_eval=64, seed=0,
+             l1_hole_weight=6.0, masks="irregular"):
     """The whole demo (see the module docstring); returns ``output_dir``."""
     t0 = _START[0] = time.time()
     out = output_dir
@@ -168,10 +174,11 @@ def run_demo(output_dir="demo_out", data=None, config_name="tiny", image_size=64
     from gain_tf import evaluation
     from gain_tf.config import get_config
     from gain_tf.export import export_saved_model, load_saved_model
-    config = get_config(config_name, image_size=image_size, batch_size=batch_size,
-                        learning_rate=learning_rate, adv_weight=adv_weight)
+    config = get_config(config_name, image_size=image_size, batch_size=batch_size, steps=steps,
+                        learning_rate=learning_rate, lr_decay="cosine", adv_weight=adv_weight,
+                        l1_hole_weight=l1_hole_weight)
     records, heldout = prepare_data(out, data, image_size, num_train, num_eval, seed)
-    generator = train(out, records, config, steps, batch_size, seed)
+    generator = train(out, records, config, steps, batch_size, seed, masks)
     say("exporting the SavedModel")
     saved = export_saved_model(generator, os.path.join(out, "saved_model"))
     inpainter = load_saved_model(saved)
@@ -197,7 +204,7 @@ def main(argv):
     del argv
     run_demo(FLAGS.output_dir, FLAGS.data, FLAGS.config, FLAGS.image_size, FLAGS.steps,
              FLAGS.batch_size, FLAGS.learning_rate, FLAGS.adv_weight, FLAGS.num_train,
-             FLAGS.num_eval, FLAGS.seed)
+             FLAGS.num_eval, FLAGS.seed, FLAGS.l1_hole_weight, FLAGS.masks)
     return 0
 
 

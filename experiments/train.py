@@ -31,9 +31,13 @@ def define_flags():
     flags.DEFINE_bool("mixed_precision", False, "mixed_float16 compute with loss scaling.")
     flags.DEFINE_bool("jit", False, "XLA-compile the train step's forward and backward pass.")
     flags.DEFINE_float("l1_weight", None, "λ_l1 (default 1: the paper's value is lost).")
+    flags.DEFINE_float("l1_hole_weight", None,
+                       "Weight of hole pixels in the L1 terms (default 1; Liu et al. use 6).")
     flags.DEFINE_float("adv_weight", None, "λ_adv (default 1: the paper's value is lost).")
     flags.DEFINE_float("gp_weight", None, "Gradient-penalty weight (default 10).")
     flags.DEFINE_float("learning_rate", None, "Adam learning rate (default 1e-4).")
+    flags.DEFINE_enum("lr_decay", None, ["constant", "cosine"],
+                      "Learning-rate schedule (default constant, as the paper; cosine: to 0 at --steps).")
     flags.DEFINE_float("delta", None, "Mask-shrinkage threshold δ (default 0.4).")
     flags.DEFINE_enum("guidance", None, ["gradient", "edge", "none"], "Ablation: guidance stream.")
     flags.DEFINE_enum("fusion", None, ["gai", "none"], "Ablation: GAI cross-stream fusion.")
@@ -41,7 +45,9 @@ def define_flags():
     flags.DEFINE_enum("attention", None, ["on", "off"], "Ablation: contextual attention.")
     flags.DEFINE_integer("canny_low", None, "Canny low threshold (guidance=edge).")
     flags.DEFINE_integer("canny_high", None, "Canny high threshold (guidance=edge).")
-    flags.DEFINE_string("masks", "free_form", "'free_form' or a folder of mask PNGs (white = hole).")
+    flags.DEFINE_string("masks", "free_form",
+                        "'free_form' (DeepFill v2), 'irregular' (strokes, hole ratios spread evenly "
+                        "over 10-60 %) or a folder of mask PNGs (white = hole).")
     flags.DEFINE_integer("seed", 0, "Seed of weights, data order, masks and the GAN step.")
     flags.DEFINE_bool("deterministic", False, "Deterministic input pipeline and ops (exact resume).")
     flags.DEFINE_integer("log_every", 50, "TensorBoard scalars every N steps.")
@@ -54,7 +60,8 @@ def config_from_flags():
     """GAINConfig from ``--config`` plus every overriding flag."""
     from gain_tf.config import get_config
     overrides = {}
-    for name in ("l1_weight", "adv_weight", "gp_weight", "learning_rate", "delta", "guidance",
+    for name in ("l1_weight", "l1_hole_weight", "adv_weight", "gp_weight", "learning_rate",
+                 "lr_decay", "delta", "guidance",
                  "fusion", "canny_low", "canny_high", "batch_size", "image_size", "steps"):
         if getattr(FLAGS, name) is not None:
             overrides[name] = getattr(FLAGS, name)

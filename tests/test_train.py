@@ -62,15 +62,20 @@ def test_tiny_learns_to_fill_holes(tmp_path):
 
 
 def test_resume_is_exact(tmp_path):
-    """6 steps straight == 3 steps, a restart from the checkpoint in a fresh process state, 3 more."""
+    """6 steps straight == 3 steps, a restart from the checkpoint in a fresh process state, 3 more
+    (with the cosine schedule and the hole-weighted L1, whose state must resume too)."""
     tf.config.experimental.enable_op_determinism()
     images, valid = smooth_images(seed=1), hole_masks()
     fn = dataset_fn(images * np.float32(0.9), valid, 4)
-    straight = make_trainer(tmp_path / "a")
+    kw = dict(lr_decay="cosine", steps=6, learning_rate=1e-3, l1_hole_weight=6.0)
+    straight = make_trainer(tmp_path / "a", **kw)
     straight.train(fn, steps=3)  # writes ckpt-3 on the way, then goes on without a restart
     shutil.copytree(tmp_path / "a", tmp_path / "b")
+    schedule = straight.g_optimizer._learning_rate  # cosine to 0 over the config's 6 steps
+    for k, factor in ((0, 1.0), (3, 0.5), (6, 0.0)):
+        np.testing.assert_allclose(float(schedule(k)), 1e-3 * factor, atol=1e-9)
     straight.train(fn, steps=6)
-    again = make_trainer(tmp_path / "b", init_seed=123)  # other init: all comes from ckpt-3
+    again = make_trainer(tmp_path / "b", init_seed=123, **kw)  # other init: all comes from ckpt-3
     again.train(fn, steps=6)
     assert int(again.step.numpy()) == 6 and int(straight.step.numpy()) == 6
     models = lambda t: [t.generator, t.d_image, t.d_guide]
