@@ -137,7 +137,7 @@ def run(config_name, data, eval_data, output_dir, variants, steps, batch_size, i
     rows, inpainters = [], {}
     for name in variants:
         overrides = dict(config_overrides or {}, **ABLATIONS[name], image_size=image_size,
-                         batch_size=batch_size)
+                         batch_size=batch_size, steps=steps)
         if learning_rate is not None:
             overrides["learning_rate"] = learning_rate
         config = get_config(config_name, **overrides)

@@ -93,9 +93,19 @@ def prepare_data(out, data, size, num_train, num_eval, seed):
 def train(out, records, config, steps, batch_size, seed, masks="irregular"):
     import tensorflow as tf
 
+    from gain_tf.config import GAINConfig
     from gain_tf.train import Trainer, TrainOptions, training_dataset_fn
     tf.keras.utils.set_random_seed(seed)
-    options = TrainOptions(model_dir=os.path.join(out, "run"), steps=steps, batch_size=batch_size,
+    model_dir = os.path.join(out, "run")
+    old_config = os.path.join(model_dir, "config.json")
+    if os.path.exists(old_config):
+        with open(old_config) as f:
+            previous = GAINConfig.from_json(f.read())
+        if previous != config:  # a run of other settings: kept, not resumed
+            aside = f"{model_dir}-{time.strftime('%Y%m%d-%H%M%S')}"
+            os.rename(model_dir, aside)
+            say(f"{model_dir} holds a run of other settings: moved to {aside}, training anew")
+    options = TrainOptions(model_dir=model_dir, steps=steps, batch_size=batch_size,
                            seed=seed, log_every=20, image_every=max(steps // 5, 1),
                            checkpoint_every=max(steps // 5, 1))
     trainer = Trainer(config, options)
@@ -134,7 +144,10 @@ def pictures(out, generator, inpainter, heldout, size, seed):
     from gain_tf.masks import hole_mask_from_valid
     rows, example = [], None
     for k, bucket in enumerate([(0.3, 0.4), (0.4, 0.5), (0.5, 0.6)]):
-        batch = next(iter(eval_dataset(heldout, size, bucket, count=2, seed=seed, batch_size=2)))
+        # held-out images 2k and 2k+1 for bucket k: six different scenes
+        n = 2 * (k + 1)
+        batch = next(iter(eval_dataset(heldout, size, bucket, count=n, seed=seed, batch_size=n)))
+        batch = {key: value[-2:] for key, value in batch.items()}  # (fewer images: the last two)
         gt = to_uint8(batch["image"].numpy())
         valid = batch["valid"].numpy()
         gain = inpainter.inpaint(gt, hole_mask_from_valid(valid))
@@ -142,7 +155,7 @@ def pictures(out, generator, inpainter, heldout, size, seed):
         pred = generator((batch["image"], batch["valid"]), return_masks=(k == 0))
         mag_true = gradient_magnitude(image_gradient(batch["image"])).numpy()
         mag_pred = gradient_magnitude(pred["gradient"]).numpy()
-        scale = max(float(mag_true.max()), 1e-6)
+        scale = max(float(np.percentile(mag_true, 99)), 1e-6)  # one scale for both, edges visible
         to_gray = lambda m: np.clip(m / scale * 255.0, 0, 255).astype(np.uint8)[..., 0]
         for i in range(gt.shape[0]):
             rows.append([metrics.masked_input_picture(gt[i], valid[i]), gain[i], telea[i], gt[i],

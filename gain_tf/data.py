@@ -27,8 +27,10 @@ Training masks (``masks``):
   left-right / up-down flips and a random cyclic shift each, so the combinations number in the
   hundreds of millions. ``mask_pool_size=0`` draws a fresh numpy mask per example
   instead (slower: ``tf.numpy_function``).
-* ``'irregular'``: a pool like the above of :func:`gain_tf.masks.irregular_masks`, whose hole ratios
-  are spread evenly over the evaluation buckets (10-60 %); free-form masks seldom exceed 40 %.
+* ``'irregular'``: a pool like the above (always a pool; ``mask_pool_size=0`` means the default
+  size) of :func:`gain_tf.masks.irregular_masks`, whose hole ratios are spread evenly over the
+  evaluation buckets (10-60 %); free-form masks seldom exceed 40 %. The names ``'free_form'`` and
+  ``'irregular'`` take precedence over folders of that name (pass ``./irregular`` for a folder).
 * a folder of mask images (white = hole, e.g. NVIDIA's irregular masks): files shuffled, loaded at
   ``S x S`` (nearest neighbour) and augmented with :func:`gain_tf.masks.augment_mask` (flip,
   rotation, dilation) in ``tf.numpy_function``.

@@ -239,8 +239,9 @@ def bucket_mask(bucket, index: int, height: int, width: int, seed: int = 0,
     return _strokes_to_ratio(rng, lo, hi, height, width, max_restarts)
 
 
-# The irregular training masks' random streams are keyed (seed, index, this tag): never the
-# 4-number keys of the evaluation masks, so a training mask is never an evaluation mask.
+# The irregular training masks' random streams are spawned children (spawn key: this tag) of
+# SeedSequence((seed, index)); the evaluation masks' streams are root sequences, so the two never
+# share a stream and a training mask is never drawn as an evaluation mask.
 _IRREGULAR_TRAIN_TAG = 0x1A5C
 
 
@@ -258,7 +259,8 @@ def irregular_masks(count: int, height: int, width: int, seed: int = 0, buckets=
     out = np.empty((count, height, width, 1), dtype)
     for i in range(count):
         lo, hi = buckets[i % len(buckets)]
-        rng = np.random.default_rng([int(seed), i, _IRREGULAR_TRAIN_TAG])
+        rng = np.random.default_rng(np.random.SeedSequence([int(seed), i],
+                                                           spawn_key=(_IRREGULAR_TRAIN_TAG,)))
         out[i] = _strokes_to_ratio(rng, lo, hi, height, width)
     return out
 

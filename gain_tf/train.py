@@ -7,6 +7,9 @@ One step (GAIN_SPEC.md, "Discriminators and losses", "Training set-up"), one gen
     L_D      = hinge(D^I(I), D^I(x_fake)) + λ_gp GP(D^I) + the same for D^S on (∇I, s_fake)
     L_G      = λ_l1 (L1(I*, I) + L1(∇I*, ∇I)) + λ_adv (−E[D^I(x_fake)] − E[D^S(s_fake)])
 
+(each L1 optionally weighting hole pixels by ``l1_hole_weight``; the learning rate constant or
+cosine-decayed over ``config.steps``, ``lr_decay``).
+
 The discriminators and the generator are updated simultaneously from that one forward pass (as
 DeepFill v2 does), each with its own Adam. Losses are means over the global batch under any
 ``tf.distribute`` strategy; the interpolation weights of the gradient penalty are drawn for the
@@ -268,24 +271,43 @@ class Trainer:
 
     # ------------------------------------------------------------------ the loop
     def restore(self) -> int:
-        """Restores the latest checkpoint if there is one; returns the step to continue from."""
-        if self.manager.latest_checkpoint:
-            self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
-            logging.info("resumed from %s at step %d", self.manager.latest_checkpoint,
-                         int(self.step.numpy()))
+        """Restores the latest checkpoint if there is one; returns the step to continue from.
+
+        Raises ``ValueError`` naming ``model_dir`` and the config fields that differ when the
+        checkpoint does not fit this run's models and optimisers.
+        """
+        latest = self.manager.latest_checkpoint
+        if latest:
+            try:
+                self.checkpoint.restore(latest).assert_existing_objects_matched()
+            except AssertionError as e:
+                changed = ", ".join(self.changed_config_fields()) or "none recorded"
+                raise ValueError(
+                    f"{self.options.model_dir}: checkpoint {latest} does not match this run's "
+                    f"config (fields differing from its config.json: {changed}); use another "
+                    f"--model_dir or the run's own config") from e
+            logging.info("resumed from %s at step %d", latest, int(self.step.numpy()))
         return int(self.step.numpy())
+
+    def changed_config_fields(self) -> list:
+        """Fields of this run's config that differ from ``model_dir/config.json`` (if any)."""
+        path = os.path.join(self.options.model_dir, "config.json")
+        if not os.path.exists(path):
+            return []
+        with open(path) as f:
+            old = dataclasses.asdict(GAINConfig.from_json(f.read()))
+        new = dataclasses.asdict(self.config)
+        return sorted(k for k in new if old.get(k) != new[k])
 
     def _write_config(self):
         path = os.path.join(self.options.model_dir, "config.json")
-        text = self.config.to_json()
         if os.path.exists(path):
-            with open(path) as f:
-                old = f.read()
-            if old != text:
-                logging.warning("%s differs from this run's config; the checkpoint may not match",
-                                path)
+            changed = self.changed_config_fields()
+            if changed:
+                logging.warning("%s differs from this run's config in %s; the checkpoint may not "
+                                "match", path, ", ".join(changed))
             return
-        atomic_write_bytes(path, text.encode())
+        atomic_write_bytes(path, self.config.to_json().encode())
 
     def train(self, dataset_fn: Callable, steps: Optional[int] = None,
               image_size: Optional[int] = None) -> Dict[str, float]:

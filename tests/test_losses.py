@@ -59,3 +59,21 @@ def test_gradient_penalty_of_a_linear_critic(scale):
     eps = np.array([0.2, 0.9], np.float32).reshape(2, 1, 1, 1)
     got = losses.gradient_penalty(critic, real, fake, valid, eps).numpy()
     np.testing.assert_allclose(got, (np.sqrt((w ** 2).sum()) - 1.0) ** 2, rtol=1e-4)
+
+
+def test_gradient_penalty_interpolates_with_epsilon():
+    """D(x, M) = ½ Σ x²: its gradient at x̂ is x̂, so GP = mean_i (‖ε_i r_i + (1 − ε_i) f_i‖ − 1)²."""
+    rng = _rng()
+
+    def critic(inputs, training=None):
+        x, _ = inputs
+        return 0.5 * tf.reduce_sum(tf.square(x), axis=-1, keepdims=True)
+
+    real = rng.normal(size=(3, 4, 4, 2)).astype(np.float32) * 0.3
+    fake = rng.normal(size=(3, 4, 4, 2)).astype(np.float32) * 0.3 + 0.5
+    valid = np.ones((3, 4, 4, 1), np.float32)
+    eps = np.array([0.0, 0.3, 1.0], np.float32).reshape(3, 1, 1, 1)
+    interp = eps * real + (1 - eps) * fake
+    norms = np.sqrt((interp.astype(np.float64) ** 2).reshape(3, -1).sum(1))
+    got = losses.gradient_penalty(critic, real, fake, valid, eps).numpy()
+    np.testing.assert_allclose(got, np.mean((norms - 1.0) ** 2), rtol=1e-4)

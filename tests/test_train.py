@@ -63,7 +63,7 @@ def test_tiny_learns_to_fill_holes(tmp_path):
 
 def test_resume_is_exact(tmp_path):
     """6 steps straight == 3 steps, a restart from the checkpoint in a fresh process state, 3 more
-    (with the cosine schedule and the hole-weighted L1, whose state must resume too)."""
+    (with the cosine learning-rate schedule, whose position must resume too)."""
     tf.config.experimental.enable_op_determinism()
     images, valid = smooth_images(seed=1), hole_masks()
     fn = dataset_fn(images * np.float32(0.9), valid, 4)
@@ -85,6 +85,32 @@ def test_resume_is_exact(tmp_path):
     for o1, o2 in ((straight.g_optimizer, again.g_optimizer), (straight.d_optimizer, again.d_optimizer)):
         for v1, v2 in zip(o1.variables, o2.variables):
             np.testing.assert_array_equal(v1.numpy(), v2.numpy())
+
+
+def test_step_uses_the_hole_weighted_l1(tmp_path):
+    """The step's reported L1 terms are Liu et al.'s ``mean(|err| ⊙ (M + w(1 − M)))`` of the
+    generator's output before the update (numpy, from the same weights)."""
+    from gain_tf.layers.gradient import image_gradient
+    images, valid = smooth_images(seed=3), hole_masks()
+    trainer = make_trainer(tmp_path, l1_hole_weight=6.0)
+    trainer.build(SIZE, SIZE)
+    out = trainer.generator((images, valid))
+    weight = valid + 6.0 * (1.0 - valid)
+    expect_image = np.mean(np.abs(out["image"].numpy() - images) * weight)
+    expect_grad = np.mean(np.abs(out["gradient"].numpy() - image_gradient(images).numpy()) * weight)
+    batch = next(iter(tf.data.Dataset.from_tensor_slices({"image": images, "valid": valid}).batch(4)))
+    metrics = trainer.train_step(batch)
+    np.testing.assert_allclose(float(metrics["l1_image"]), expect_image, rtol=1e-4)
+    np.testing.assert_allclose(float(metrics["l1_guide"]), expect_grad, rtol=1e-4)
+
+
+def test_resuming_with_another_schedule_names_the_changed_fields(tmp_path):
+    images, valid = smooth_images(seed=4), hole_masks()
+    make_trainer(tmp_path).train(dataset_fn(images, valid, 4), steps=3)
+    other = make_trainer(tmp_path, lr_decay="cosine", steps=10)
+    with pytest.raises(ValueError, match="lr_decay") as e:
+        other.train(dataset_fn(images, valid, 4), steps=6)
+    assert str(tmp_path) in str(e.value) and "steps" in str(e.value)
 
 
 def test_mirrored_strategy_matches_default(tmp_path):
