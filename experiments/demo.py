@@ -34,9 +34,9 @@ def define_flags():
     flags.DEFINE_string("output_dir", "demo_out", "Where everything is written.")
     flags.DEFINE_enum("config", "tiny", ["tiny", "small", "paper"], "Model preset.")
     flags.DEFINE_integer("image_size", 64, "Training and evaluation size.")
-    flags.DEFINE_integer("steps", 1500, "Training steps.")
+    flags.DEFINE_integer("steps", 2500, "Training steps.")
     flags.DEFINE_integer("batch_size", 8, "Batch size.")
-    flags.DEFINE_float("learning_rate", 3e-3,
+    flags.DEFINE_float("learning_rate", 2e-3,
                        "Peak Adam learning rate, cosine-decayed to 0 (the paper's constant 1e-4 is for "
                        "10^6 steps).")
     flags.DEFINE_float("adv_weight", 0.1, "λ_adv for the short demo run (the paper's value is lost).")
@@ -177,8 +177,8 @@ def pictures(out, generator, inpainter, heldout, size, seed):
         [tiles], ["input"] + [n.replace("structure_", "") for n, _ in steps[:12]]))
 
 
-def run_demo(output_dir="demo_out", data=None, config_name="tiny", image_size=64, steps=1500,
-             batch_size=8, learning_rate=3e-3, adv_weight=0.1, num_train=2000, num_eval=64, seed=0,
+def run_demo(output_dir="demo_out", data=None, config_name="tiny", image_size=64, steps=2500,
+             batch_size=8, learning_rate=2e-3, adv_weight=0.1, num_train=2000, num_eval=64, seed=0,
              l1_hole_weight=6.0, masks="irregular"):
     """The whole demo (see the module docstring); returns ``output_dir``."""
     t0 = _START[0] = time.time()
