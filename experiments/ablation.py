@@ -35,6 +35,10 @@ def define_flags():
     flags.DEFINE_integer("batch_size", 8, "Global batch size.")
     flags.DEFINE_integer("image_size", 64, "Training and evaluation size.")
     flags.DEFINE_float("learning_rate", None, "Adam learning rate (default: the config's).")
+    flags.DEFINE_enum("lr_decay", None, ["constant", "cosine"], "Learning-rate schedule (default: the config's).")
+    flags.DEFINE_float("l1_hole_weight", None, "Weight of hole pixels in the L1 terms (default: the config's).")
+    flags.DEFINE_float("adv_weight", None, "λ_adv (default: the config's).")
+    flags.DEFINE_string("masks", "free_form", "Training masks: 'free_form', 'irregular' or a folder.")
     flags.DEFINE_integer("num_images", 32, "Evaluation images per bucket.")
     flags.DEFINE_string("buckets", "all", "Hole-ratio buckets in percent, e.g. '30-40,40-50'.")
     flags.DEFINE_string("inception_weights", None, "Local Inception-v3 .h5 for FID (optional).")
@@ -43,7 +47,7 @@ def define_flags():
     flags.DEFINE_bool("export", False, "Also export each variant as a SavedModel (<variant>/export).")
 
 
-def train_variant(name, config, model_dir, data, steps, batch_size, seed):
+def train_variant(name, config, model_dir, data, steps, batch_size, seed, masks="free_form"):
     """Trains one variant to ``steps`` (resuming); returns its generator. Skips finished ones."""
     import tensorflow as tf
 
@@ -61,7 +65,7 @@ def train_variant(name, config, model_dir, data, steps, batch_size, seed):
         print(f"[{name}] trained earlier ({int(trainer.step.numpy())} steps): reusing it")
         return trainer.generator
     print(f"[{name}] training {steps} steps")
-    metrics = trainer.train(training_dataset_fn(config, data, batch_size, seed=seed))
+    metrics = trainer.train(training_dataset_fn(config, data, batch_size, masks=masks, seed=seed))
     from gain_tf.images import atomic_write_bytes
     atomic_write_bytes(done, json.dumps({"steps": steps, "last": metrics}).encode())
     return trainer.generator
@@ -120,7 +124,7 @@ def variant_grid(inpainters, eval_data, image_size, bucket, count, seed, path):
 
 def run(config_name, data, eval_data, output_dir, variants, steps, batch_size, image_size,
         num_images, buckets, seed, inception_weights=None, num_grid=4, export=False,
-        learning_rate=None, config_overrides=None):
+        learning_rate=None, config_overrides=None, masks="free_form"):
     """Library entry point of the ablation study; returns the evaluation rows.
 
     ``config_overrides`` apply to every variant (e.g. a shallower network for a quick check).
@@ -142,7 +146,7 @@ def run(config_name, data, eval_data, output_dir, variants, steps, batch_size, i
             overrides["learning_rate"] = learning_rate
         config = get_config(config_name, **overrides)
         model_dir = os.path.join(output_dir, name)
-        generator = train_variant(name, config, model_dir, data, steps, batch_size, seed)
+        generator = train_variant(name, config, model_dir, data, steps, batch_size, seed, masks)
         inpainter = Inpainter.from_generator(generator, source=model_dir)
         inpainters[name] = inpainter.inpaint
         if export:
@@ -177,7 +181,9 @@ def main(argv):
     run(FLAGS.config, FLAGS.data, FLAGS.eval_data, FLAGS.output_dir,
         FLAGS.variants or list(DEFAULT_ABLATIONS), FLAGS.steps, FLAGS.batch_size, FLAGS.image_size,
         FLAGS.num_images, parse_buckets(FLAGS.buckets), FLAGS.seed, FLAGS.inception_weights,
-        FLAGS.num_grid, FLAGS.export, FLAGS.learning_rate)
+        FLAGS.num_grid, FLAGS.export, FLAGS.learning_rate,
+        {k: getattr(FLAGS, k) for k in ("lr_decay", "l1_hole_weight", "adv_weight")
+         if getattr(FLAGS, k) is not None}, FLAGS.masks)
     return 0
 
 
