@@ -15,7 +15,8 @@ Data -> TFRecords -> training -> evaluation against Telea and Navier–Stokes pe
     inpainted/           held-out images inpainted by the exported model, with their masks
     run/                 checkpoints and TensorBoard logs (tensorboard --logdir demo_out/run)
 
-Re-running reuses what is there (data, records, a finished training run).
+Re-running reuses what is there (data, records, a finished training run of the same settings;
+a run of other settings is moved aside to ``run-<time>``, never overwritten).
 """
 from __future__ import annotations
 
