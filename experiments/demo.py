@@ -94,18 +94,15 @@ def prepare_data(out, data, size, num_train, num_eval, seed):
 def train(out, records, config, steps, batch_size, seed, masks="irregular"):
     import tensorflow as tf
 
-    from gain_tf.config import GAINConfig
-    from gain_tf.train import Trainer, TrainOptions, training_dataset_fn
+    from gain_tf.train import Trainer, TrainOptions, changed_config_fields, training_dataset_fn
     tf.keras.utils.set_random_seed(seed)
     model_dir = os.path.join(out, "run")
-    old_config = os.path.join(model_dir, "config.json")
-    if os.path.exists(old_config):
-        with open(old_config) as f:
-            previous = GAINConfig.from_json(f.read())
-        if previous != config:  # a run of other settings: kept, not resumed
-            aside = f"{model_dir}-{time.strftime('%Y%m%d-%H%M%S')}"
-            os.rename(model_dir, aside)
-            say(f"{model_dir} holds a run of other settings: moved to {aside}, training anew")
+    changed = changed_config_fields(model_dir, config)
+    if changed:  # a run of other settings: kept, not resumed
+        aside = f"{model_dir}-{time.strftime('%Y%m%d-%H%M%S')}"
+        os.rename(model_dir, aside)
+        say(f"{model_dir} holds a run of other settings ({', '.join(changed)}): moved to {aside}, "
+            "training anew")
     options = TrainOptions(model_dir=model_dir, steps=steps, batch_size=batch_size,
                            seed=seed, log_every=20, image_every=max(steps // 5, 1),
                            checkpoint_every=max(steps // 5, 1))

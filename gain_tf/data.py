@@ -164,30 +164,34 @@ def _seed_base(seed: int, pipeline_id: int = 0) -> int:
 # Masks for training
 # ------------------------------------------------------------------------------------------------
 
+def _cached_pool(kind: str, size: int, pool_size: int, seed: int, build) -> np.ndarray:
+    """The pool ``build(pool_size, size, seed)`` of ``kind``, cached per process; one pool at a time
+    (2000 masks at 256x256 are 131 MB)."""
+    key = (kind, int(size), int(pool_size), int(seed))
+    if key not in _POOL_CACHE:
+        _POOL_CACHE.clear()
+        _POOL_CACHE[key] = build(int(pool_size), int(size), int(seed))
+    return _POOL_CACHE[key]
+
+
 def free_form_pool(size: int, pool_size: int = DEFAULT_MASK_POOL_SIZE, seed: int = 0) -> np.ndarray:
     """``pool_size`` free-form valid masks ``[P, size, size, 1]`` uint8 {0, 1}, cached per process.
 
     Every second mask is transposed: DeepFill v2's zig-zag strokes drift along x, and the pipeline's
     flips alone would not turn them.
     """
-    key = (int(size), int(pool_size), int(seed))
-    if key not in _POOL_CACHE:
-        _POOL_CACHE.clear()  # keep one pool at a time: 2000 masks at 256x256 are 131 MB
-        pool = _masks.free_form_masks(int(pool_size), int(size), int(size), seed=int(seed), dtype=np.uint8)
+    def build(n, s, seed):
+        pool = _masks.free_form_masks(n, s, s, seed=seed, dtype=np.uint8)
         pool[1::2] = pool[1::2].transpose(0, 2, 1, 3)  # DeepFill strokes drift along x: half turned 90°
-        _POOL_CACHE[key] = pool
-    return _POOL_CACHE[key]
+        return pool
+    return _cached_pool("free_form", size, pool_size, seed, build)
 
 
 def irregular_pool(size: int, pool_size: int = DEFAULT_MASK_POOL_SIZE, seed: int = 0) -> np.ndarray:
     """``pool_size`` irregular training masks (:func:`gain_tf.masks.irregular_masks`, hole ratios
     spread evenly over 10-60 %) as uint8 {0, 1} ``[P, size, size, 1]``, cached per process."""
-    key = ("irregular", int(size), int(pool_size), int(seed))
-    if key not in _POOL_CACHE:
-        _POOL_CACHE.clear()
-        _POOL_CACHE[key] = _masks.irregular_masks(int(pool_size), int(size), int(size), seed=int(seed),
-                                                  dtype=np.uint8)
-    return _POOL_CACHE[key]
+    return _cached_pool("irregular", size, pool_size, seed,
+                        lambda n, s, seed: _masks.irregular_masks(n, s, s, seed=seed, dtype=np.uint8))
 
 
 def _pool_mask_dataset(pool: np.ndarray, base: int, batch_size: int | None = None) -> tf.data.Dataset:

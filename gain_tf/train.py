@@ -51,6 +51,18 @@ def training_dataset_fn(config: GAINConfig, source, batch_size: int, masks="free
     return fn
 
 
+def changed_config_fields(model_dir: str, config: GAINConfig) -> list:
+    """Sorted names of the fields of ``config`` that differ from ``model_dir/config.json``; empty
+    when they agree or the run has no config.json yet."""
+    path = os.path.join(model_dir, "config.json")
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        old = dataclasses.asdict(GAINConfig.from_json(f.read()))
+    new = dataclasses.asdict(config)
+    return sorted(k for k in new if old.get(k) != new[k])
+
+
 class TrainingDivergedError(RuntimeError):
     """A loss became NaN or Inf; the message names the step and the loss."""
 
@@ -291,13 +303,7 @@ class Trainer:
 
     def changed_config_fields(self) -> list:
         """Fields of this run's config that differ from ``model_dir/config.json`` (if any)."""
-        path = os.path.join(self.options.model_dir, "config.json")
-        if not os.path.exists(path):
-            return []
-        with open(path) as f:
-            old = dataclasses.asdict(GAINConfig.from_json(f.read()))
-        new = dataclasses.asdict(self.config)
-        return sorted(k for k in new if old.get(k) != new[k])
+        return changed_config_fields(self.options.model_dir, self.config)
 
     def _write_config(self):
         path = os.path.join(self.options.model_dir, "config.json")
