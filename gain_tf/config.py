@@ -8,7 +8,8 @@ Each variant the paper compares is a config, never a fork of the code:
 * ``fusion``: ``'gai'`` (cross-stream Pconv_GI / Pconv_IG) or ``'none'`` (two streams, no sharing).
 * ``mask_priority``: gradient-guided mask shrinkage in the first dilation blocks of branch 1, or the
   ordinary partial-convolution mask update everywhere.
-* ``attention``: contextual attention at the end of branch 2, or none.
+* ``attention``: contextual attention at the end of branch 2, or none; ``attention_mode`` picks
+  DeepFill's published op (default) or this project's earlier 'exact' variant.
 
 Presets: ``paper`` (widths 64/128, the spec), ``small`` (16/32, CPU work) and ``tiny`` (4/8 and a
 shallower network, for tests).
@@ -20,6 +21,7 @@ import json
 from typing import Tuple
 
 GUIDANCE = ("gradient", "edge", "none")
+ATTENTION_MODES = ("deepfill", "exact")
 LR_DECAYS = ("constant", "cosine")
 FUSION = ("gai", "none")
 
@@ -51,6 +53,7 @@ class GAINConfig:
     attention_fuse_k: int = 3
     attention_softmax_scale: float = 10.0
     attention_fuse: bool = True
+    attention_mode: str = "deepfill"    # "deepfill" (Yu et al.'s published op) or "exact" (ours)
     # --- ablation switches
     guidance: str = "gradient"
     fusion: str = "gai"
@@ -83,6 +86,11 @@ class GAINConfig:
             raise ValueError("--mask_priority=on needs a guidance stream (--guidance=gradient|edge)")
         if self.lr_decay not in LR_DECAYS:
             raise ValueError(f"--lr_decay must be one of {LR_DECAYS}, got {self.lr_decay!r}")
+        if self.attention_mode not in ATTENTION_MODES:
+            raise ValueError(f"--attention_mode must be one of {ATTENTION_MODES}, "
+                             f"got {self.attention_mode!r}")
+        if self.attention_mode == "deepfill" and self.attention_stride != 1:
+            raise ValueError("--attention_mode=deepfill supports attention_stride=1 only")
         if not 0.0 <= self.delta <= 1.0:
             raise ValueError(f"--delta must lie in [0, 1], got {self.delta}")
 
@@ -105,6 +113,8 @@ class GAINConfig:
     @classmethod
     def from_json(cls, text: str) -> "GAINConfig":
         data = json.loads(text)
+        # Runs written before attention_mode existed used the 'exact' attention: keep it.
+        data.setdefault("attention_mode", "exact")
         for key in ("dilations", "disc_channels"):
             data[key] = tuple(data[key])
         return cls(**data)
@@ -130,7 +140,8 @@ ABLATIONS = {
     "guidance_none": dict(guidance="none", mask_priority=False),
     "attention_off": dict(attention=False),
 }
-DEFAULT_ABLATIONS = ("gain", "mask_priority_off", "fusion_none", "guidance_edge", "guidance_none")
+DEFAULT_ABLATIONS = ("gain", "mask_priority_off", "fusion_none", "guidance_edge", "guidance_none",
+                     "attention_off")
 
 
 def get_config(name: str, **overrides) -> GAINConfig:

@@ -1,4 +1,4 @@
-"""The ablation switches change exactly what they say (GAIN_SPEC.md, issue 'ablation study')."""
+"""The ablation switches change exactly what they say, checked on built models and hand counts."""
 import cv2
 import numpy as np
 import pytest
@@ -13,39 +13,48 @@ from gain_tf.train import Trainer, TrainOptions
 SIZE = 32
 
 
-def conv(k, cin, cout):
-    return k * k * cin * cout + cout
+def convolutions(cfg):
+    """Every learned convolution of the generator as ``(k, c_in, c_out, stride)``, where stride is
+    the output's downscaling against the input image, walked from the architecture as the README
+    describes it (GAI-Blocks: Pconv_II, Pconv_GG, Pconv_GI, Pconv_IG)."""
+    gain, guided = cfg.fusion == "gai", cfg.guidance != "none"
+    out = []
+
+    def block(k, ci_in, cg_in, ci, cg, scale):
+        out.append((k, ci_in, ci, scale))                # Pconv_II
+        if guided:
+            out.append((k, cg_in, cg, scale))            # Pconv_GG
+            if gain:
+                out.append((k, cg_in, ci, scale))        # Pconv_GI
+                out.append((3, 2 * ci, cg, scale))       # Pconv_IG on the gradient of I1
+
+    ci0, cg0 = cfg.image_channels, cfg.gradient_channels if guided else 0
+    for n_dil in (cfg.structure_dilation_blocks, cfg.content_dilation_blocks):
+        block(cfg.entry_kernel, 3, cfg.guidance_channels, ci0, cg0, 1)
+        ci, cg, scale = ci0, cg0, 1
+        for _ in range(cfg.num_downsamples):
+            scale *= 2
+            block(cfg.down_kernel, ci, cg, 2 * ci, 2 * cg, scale)
+            ci, cg = 2 * ci, 2 * cg
+        for _ in range(n_dil * len(cfg.dilations)):
+            block(3, ci, cg, ci, cg, scale)
+    ci_in, cg_in = 2 * ci, 2 * cg  # decoder input: both branches concatenated
+    for _ in range(cfg.num_downsamples):
+        ci, cg, scale = ci // 2, cg // 2, scale // 2  # channels halve at each upsampling
+        block(3, ci_in, cg_in, ci, cg, scale)
+        ci_in, cg_in = ci, cg
+    block(3, ci, cg, 3, cfg.guidance_channels, 1)
+    return out
 
 
 def hand_count(cfg):
-    """Generator parameters, counted from the architecture as GAIN_SPEC.md describes it."""
-    gain, guided = cfg.fusion == "gai", cfg.guidance != "none"
+    """Generator parameters, counted from the architecture (kernels and biases)."""
+    return sum(k * k * cin * cout + cout for k, cin, cout, _ in convolutions(cfg))
 
-    def block(k, ci_in, cg_in, ci, cg):
-        n = conv(k, ci_in, ci)                      # Pconv_II
-        if guided:
-            n += conv(k, cg_in, cg)                 # Pconv_GG
-            if gain:
-                n += conv(k, cg_in, ci)             # Pconv_GI
-                n += conv(3, 2 * ci, cg)            # Pconv_IG on the gradient of I1
-        return n
 
-    ci0, cg0 = cfg.image_channels, cfg.gradient_channels if guided else 0
-    total = 0
-    for n_dil in (cfg.structure_dilation_blocks, cfg.content_dilation_blocks):
-        total += block(cfg.entry_kernel, 3, cfg.guidance_channels, ci0, cg0)
-        ci, cg = ci0, cg0
-        for _ in range(cfg.num_downsamples):
-            total += block(cfg.down_kernel, ci, cg, 2 * ci, 2 * cg)
-            ci, cg = 2 * ci, 2 * cg
-        total += n_dil * len(cfg.dilations) * block(3, ci, cg, ci, cg)
-    ci_in, cg_in = 2 * ci, 2 * cg  # decoder input: both branches concatenated
-    for _ in range(cfg.num_downsamples):
-        ci, cg = ci // 2, cg // 2  # channels halve at each upsampling
-        total += block(3, ci_in, cg_in, ci, cg)
-        ci_in, cg_in = ci, cg
-    total += block(3, ci, cg, 3, cfg.guidance_channels)
-    return total
+def hand_flops(cfg, size):
+    """FLOPs (multiply and add) of the generator's learned convolutions on a size² image."""
+    return sum(2 * k * k * cin * cout * (size // s) ** 2 for k, cin, cout, s in convolutions(cfg))
 
 
 VARIANTS = ABLATIONS
@@ -67,8 +76,17 @@ def test_parameter_counts_match_hand_count(name):
 
 
 def test_switches_remove_what_they_say():
+    built = {n: build(get_config("tiny", **kw)) for n, kw in VARIANTS.items()}
+    # Priority and attention hold no weights: the built models have the same parameters as GAIN,
+    # but no MaskShrink hook, resp. no attention layer.
+    params = {n: count_params(g) for n, g in built.items()}
+    assert params["mask_priority_off"] == params["gain"] == params["attention_off"]
+    shrinks = lambda g: [b.name for b in g.structure_blocks if b.mask_shrink is not None]
+    cfg = get_config("tiny")
+    assert len(shrinks(built["gain"])) == cfg.mask_priority_blocks * len(cfg.dilations)
+    assert shrinks(built["mask_priority_off"]) == [] and shrinks(built["guidance_none"]) == []
+    assert built["attention_off"].attention is None and built["gain"].attention is not None
     counts = {n: hand_count(get_config("tiny", **kw)) for n, kw in VARIANTS.items()}
-    assert counts["mask_priority_off"] == counts["gain"] == counts["attention_off"]  # no weights
     assert counts["fusion_none"] < counts["gain"]
     assert counts["guidance_none"] < counts["fusion_none"]
     # Edge guidance: one guidance channel instead of two, in and out. By hand: the entry blocks'

@@ -1,4 +1,5 @@
-"""Contextual attention: copy behaviour, a loop reference, masks, streams, flow, serialisation."""
+"""Contextual attention, mode='exact': copy behaviour, a loop reference, masks, streams, flow,
+serialisation. The default mode (DeepFill's op) is tested in test_contextual_attention_deepfill.py."""
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -106,7 +107,7 @@ def random_case(seed, shape=(2, 16, 16, 4)):
 ])
 def test_matches_loop_reference(kwargs):
     x, valid = random_case(1)
-    layer = ContextualAttention(**kwargs)
+    layer = ContextualAttention(mode="exact", **kwargs)
     out = layer((tf.constant(x), tf.constant(valid))).numpy()
     ref = reference(x, valid, **{k: v for k, v in kwargs.items()})
     np.testing.assert_allclose(out, ref, atol=2e-4, rtol=0)
@@ -137,7 +138,7 @@ def copy_case():
 @pytest.mark.parametrize("fuse", [True, False])
 def test_hole_copies_the_matching_known_patch(fuse):
     x, valid, shift = copy_case()
-    out = ContextualAttention(rate=2, ksize=3, softmax_scale=100.0, fuse=fuse)(
+    out = ContextualAttention(mode="exact", rate=2, ksize=3, softmax_scale=100.0, fuse=fuse)(
         (tf.constant(x), tf.constant(valid))).numpy()
     expected = x[0, 8 + shift[0]:14 + shift[0], 6 + shift[1]:12 + shift[1]]
     assert np.abs(x[0, 8:14, 6:12] - expected).max() > 1.0   # the input itself is not the answer
@@ -157,7 +158,7 @@ def test_rate_one_copy_with_a_second_stream():
     first = codes.copy()
     first[0, 4:7, 3:6] = codes[0, 4 + d[0]:7 + d[0], 3 + d[1]:6 + d[1]]
     second = rng.normal(size=(1, n, n, 5)).astype(np.float32)
-    layer = ContextualAttention(rate=1, softmax_scale=100.0)
+    layer = ContextualAttention(mode="exact", rate=1, softmax_scale=100.0)
     out_first, out_second = layer(((tf.constant(first), tf.constant(second)), tf.constant(valid)))
     np.testing.assert_allclose(out_second.numpy()[0, 4:7, 3:6],
                                second[0, 4 + d[0]:7 + d[0], 3 + d[1]:6 + d[1]], atol=1e-3)
@@ -171,19 +172,20 @@ def test_empty_or_tiny_known_region_returns_the_input():
     valid = np.zeros((3, 16, 16, 1), np.float32)
     valid[1, 7, 7] = 1.0                      # a single known pixel: no candidate patch
     valid[2, 2:8, 2:8] = 1.0                  # exactly one candidate at rate 2 (low-res 3×3)
-    for layer in (ContextualAttention(), ContextualAttention(rate=1, softmax_scale=1e4)):
+    for layer in (ContextualAttention(mode="exact"),
+                  ContextualAttention(mode="exact", rate=1, softmax_scale=1e4)):
         out = layer((tf.constant(x), tf.constant(valid))).numpy()
         assert np.isfinite(out).all()
         np.testing.assert_array_equal(out[:2], x[:2])
-    out = ContextualAttention()((tf.constant(x), tf.constant(valid))).numpy()
+    out = ContextualAttention(mode="exact")((tf.constant(x), tf.constant(valid))).numpy()
     np.testing.assert_allclose(out[2], reference(x[2:], valid[2:])[0], rtol=1e-5, atol=1e-2)
-    flow = ContextualAttention().flow_image((tf.constant(x), tf.constant(valid))).numpy()
+    flow = ContextualAttention(mode="exact").flow_image((tf.constant(x), tf.constant(valid))).numpy()
     assert (flow[:2] == 255).all()
 
 
 def test_per_sample_masks_match_single_runs():
     x, valid = random_case(2)
-    layer = ContextualAttention()
+    layer = ContextualAttention(mode="exact")
     both = layer((tf.constant(x), tf.constant(valid))).numpy()
     for b in range(2):
         alone = layer((tf.constant(x[b:b + 1]), tf.constant(valid[b:b + 1]))).numpy()
@@ -194,7 +196,7 @@ def test_gradients_reach_features_not_masks():
     x, valid = random_case(3)
     x, valid = tf.constant(x), tf.constant(valid)
     weights = tf.constant(np.random.default_rng(0).normal(size=x.shape).astype(np.float32))
-    layer = ContextualAttention()
+    layer = ContextualAttention(mode="exact")
     with tf.GradientTape(persistent=True) as tape:
         tape.watch([x, valid])
         loss = tf.reduce_sum(layer((x, valid)) * weights)
@@ -210,7 +212,7 @@ def test_gradients_reach_features_not_masks():
 def test_two_streams_share_the_attention():
     x, valid = random_case(4)
     x, valid = tf.constant(x), tf.constant(valid)
-    layer = ContextualAttention()
+    layer = ContextualAttention(mode="exact")
     single = layer((x, valid))
     out = layer(((x, x), valid))
     assert isinstance(out, tuple) and len(out) == 2
@@ -240,7 +242,7 @@ def test_flow_to_color_wheel():
 def test_flow_image_of_the_copy_case():
     x, valid, shift = copy_case()
     inputs = (tf.constant(x), tf.constant(valid))
-    layer = ContextualAttention(softmax_scale=100.0, return_flow=True)
+    layer = ContextualAttention(mode="exact", softmax_scale=100.0, return_flow=True)
     out, flow = layer(inputs)
     assert flow.shape == (1, 32, 32, 3) and flow.dtype == tf.uint8
     np.testing.assert_array_equal(flow.numpy(), layer.flow_image(inputs).numpy())
@@ -250,7 +252,8 @@ def test_flow_image_of_the_copy_case():
     hole_colours = {tuple(c) for c in flow[8:14, 6:12].reshape(-1, 3)}
     assert len(hole_colours) == 1 and hole_colours != {(255, 255, 255)}
     np.testing.assert_array_equal(flow[20:28, 20:28], 255)   # away from hole and border: white
-    np.testing.assert_allclose(out.numpy(), ContextualAttention(softmax_scale=100.0)(inputs).numpy())
+    plain = ContextualAttention(mode="exact", softmax_scale=100.0)(inputs)
+    np.testing.assert_allclose(out.numpy(), plain.numpy())
 
 
 # ----------------------------------------------------------------------------- plumbing
@@ -258,33 +261,35 @@ def test_config_saved_model_and_jit(tmp_path):
     x, valid = random_case(5)
     single = (tf.constant(x), tf.constant(valid))
     double = ((tf.constant(x), tf.constant(x[..., :2] * 3.0)), tf.constant(valid))
-    layer = ContextualAttention(ksize=3, stride=1, rate=2, fuse_k=3, softmax_scale=10.0)
+    layer = ContextualAttention(mode="exact", ksize=3, stride=1, rate=2, fuse_k=3, softmax_scale=10.0)
     config = layer.get_config()
     for key, value in dict(ksize=3, stride=1, rate=2, fuse_k=3, softmax_scale=10.0, fuse=True,
-                           return_flow=False).items():
+                           mode="exact", return_flow=False).items():
         assert config[key] == value
     check_config_round_trip(layer, single)
-    check_config_round_trip(ContextualAttention(rate=1, return_flow=True, fuse=False), double)
+    check_config_round_trip(
+        ContextualAttention(mode="exact", rate=1, return_flow=True, fuse=False), double)
     check_jit(layer, single)
-    check_jit(ContextualAttention(stride=2, return_flow=True), double)
+    check_jit(ContextualAttention(mode="exact", stride=2, return_flow=True), double)
     check_saved_model_round_trip(layer, double, tmp_path)
 
 
 def test_keras_model_and_errors():
     feats = tf.keras.Input((16, 16, 4))
     valid = tf.keras.Input((16, 16, 1))
-    model = tf.keras.Model([feats, valid], ContextualAttention(name="ca")((feats, valid)))
+    model = tf.keras.Model([feats, valid],
+                           ContextualAttention(mode="exact", name="ca")((feats, valid)))
     x, v = random_case(6)
     np.testing.assert_allclose(model([x, v]).numpy(), reference(x, v), atol=2e-4)
     with pytest.raises(ValueError):
-        ContextualAttention(rate=3)((tf.constant(x), tf.constant(v)))
+        ContextualAttention(mode="exact", rate=3)((tf.constant(x), tf.constant(v)))
     with pytest.raises(ValueError):
-        ContextualAttention(ksize=0)
+        ContextualAttention(mode="exact", ksize=0)
 
 
 def test_mixed_precision_keeps_the_dtype():
     x, valid = random_case(8)
-    layer = ContextualAttention(dtype="mixed_float16")
+    layer = ContextualAttention(mode="exact", dtype="mixed_float16")
     out = layer((tf.constant(x), tf.constant(valid)))
     assert out.dtype == tf.float16
     assert np.isfinite(out.numpy()).all()

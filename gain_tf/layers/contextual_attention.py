@@ -1,47 +1,54 @@
 """Contextual attention (Yu et al. 2018, "Generative Image Inpainting with Contextual Attention").
 
-GAIN reuses DeepFill v1's contextual attention at the end of branch 2 (GAIN_SPEC.md, "Contextual
-attention"). This is an own, batched implementation of that algorithm; for features ``x`` and the
-library valid mask ``M`` (1 = known, 0 = hole)::
+GAIN reuses DeepFill v1's contextual attention at the end of branch 2 and defers to Yu et al. for
+its details (README, "Deviations and choices"). Two modes share one batched implementation; for
+features ``x``, the library valid mask ``M`` (1 = known, 0 = hole) and ``r`` = ``rate``::
 
-    f  = x[:, ::rate, ::rate]                    # low-res matching features (strided = TF1 nearest)
-    m  = min-pool(M, rate)                       # a low-res pixel is known if its whole block is
+    f  = down(x)                                 # low-res matching features, [B, H/r, W/r, C]
     w_q = ksize×ksize patch of f around q, for q on a grid of step ``stride``   (zero padded)
-    s(p, q) = <patch_f(p), w_q> / max(|w_q|, 1e-4)   for every low-res position p   (cosine-like)
-    fuse:  s <- sum_t s(p + t·e_x, q + t·e_x), then the same along e_y   (t in the fuse_k window)
-    candidates: q whose whole ksize×ksize low-res window is known and inside the image (with
-                ksize >= 3 this makes the pasted full-res patch lie wholly in the known region)
-    a(p, q) = softmax_q(softmax_scale · s(p, q)) over candidates only (exactly 0 elsewhere)
-    attended = sum_p sum_q a(p, q) · raw_q placed at p  /  count     # transposed convolution
+    s(p, q) = <patch_f(p), w_q> / max(|w_q|, 1e-4)   for every low-res position p
+    fuse:  s <- sum_t s(p + t, q + t) along x, then the same along y (t in the fuse_k window)
+    a(p, q) = weights from softmax_scale · s(p, q) over the candidates q
+    attended = sum_p sum_q a(p, q) · raw_q placed at p  /  norm          # transposed convolution
     out = x · M + attended · (1 − M)
 
-``raw_q`` is the full-resolution ``2·rate × 2·rate`` patch of ``x`` at ``q`` (DeepFill's kernel,
-4×4 for rate 2), placed with stride ``rate``, so an interior pixel is covered by 4 pasted patches.
-DeepFill divides by 4 everywhere; ``count`` here is the exact number of patches covering each pixel
-(4 inside, 2 or 1 on the outermost pixels), so a constant map is reproduced exactly up to the border.
+``raw_q`` is the full-resolution ``2r × 2r`` patch of ``x`` at ``q`` (DeepFill's kernel, 4×4 for
+rate 2), placed with stride ``r``: it covers full-res rows ``q·r − r//2 … q·r − r//2 + 2r − 1``
+(TF's SAME geometry for a 2r kernel with stride r), so an interior pixel is covered by 4 patches.
 
-Differences from DeepFill v1's reference code (all deliberate):
-  * batched, with every sample's own mask (DeepFill uses sample 0's mask for the whole batch);
-  * masked softmax: non-candidates get weight exactly 0 and the candidates' weights sum to 1
-    (DeepFill sets their score to 0 before the softmax, so they still take part in the denominator);
-  * fuse is done on the 4-D score tensor ``[p_y, p_x, q_y, q_x]`` with zero padding, so it never
-    wraps around from the end of one row to the start of the next as DeepFill's flattened 2-D
-    convolution does;
-  * the mask is downscaled by min-pooling instead of nearest sampling, and positions outside the
-    image count as holes for the candidate test (DeepFill counts them as known and may paste the
-    zero padding into the hole); together they guarantee that only known pixels are pasted;
-  * exact overlap normaliser instead of ``/ 4``;
-  * a sample with no candidate at all gets its input back unchanged.
+``mode='deepfill'`` (the default) is DeepFill v1's published op (``inpaint_ops.py``,
+``contextual_attention``), applied to every sample with that sample's own mask:
 
-``raw_q`` covers full-res rows/columns ``q·rate − rate//2 … q·rate − rate//2 + 2·rate − 1`` (TF's
-SAME geometry for a 2·rate kernel with stride rate). With ``stride > 1`` the fuse pairs candidate
-grid index ``i + t`` with foreground position ``p + t·stride``.
+  * ``down`` is TF1's nearest resize with ``align_corners=True`` (neuralgym's ``resize``), for the
+    features and the mask alike: 64 → 32 picks rows 0, 2, …, 30, 33, 35, …, 63;
+  * a candidate is excluded if its low-res ksize×ksize window holds any hole; the image border
+    counts as known (DeepFill zero-pads a hole mask);
+  * fuse runs on the flattened ``[H/r·W/r, H/r·W/r]`` score matrix with zero padding, so it wraps
+    from the end of one image row to the start of the next, as DeepFill's 2-D convolution does;
+  * excluded scores are set to 0 (not −∞), the softmax runs over every position, and the weights
+    are multiplied by the candidate mask again, so they need not sum to 1;
+  * pasted patches are divided by 4; a sample with no candidate gets zeros in its holes.
+
+  DeepFill's op reads sample 0's mask for the whole batch and supports only ``stride=1`` with
+  fuse; here every sample uses its own mask, and ``stride`` must be 1.
+
+``mode='exact'`` is this project's first reading, kept for runs made before the default changed
+(a ``config.json`` without ``attention_mode`` loads as ``exact``):
+
+  * ``down`` is ``x[:, ::r, ::r]``; a low-res pixel is known only if its whole r×r block is;
+  * positions outside the image count as holes for the candidate test, so only known pixels are
+    ever pasted;
+  * fuse runs on the 4-D score tensor ``[p_y, p_x, q_y, q_x]`` (no wrap-around); with
+    ``stride > 1`` it pairs candidate grid index ``i + t`` with foreground position ``p + t·stride``;
+  * a masked softmax: non-candidates get weight exactly 0 and the weights sum to 1;
+  * the normaliser is the exact number of patches covering each pixel (4 inside, 2 or 1 on the
+    outermost pixels); a sample with no candidate gets its input back unchanged.
 
 Implementation (same numbers, cheaper): scores are one pixel Gram matrix ``f fᵀ`` followed by a
 ksize×ksize diagonal window sum (instead of ksize²·C-long patch vectors), and pasting folds the
-four 2×2 sub-blocks of every patch into a block-to-block weight matrix, so it is one matmul over
-``rate×rate`` blocks. Everything is static-shape (XLA-compatible); spatial sizes may also be
-dynamic in plain graphs. Scores and softmax run in float32, everything else in the input dtype.
+four sub-blocks of every patch into a block-to-block weight matrix, so it is one matmul over
+``r×r`` blocks. Everything is static-shape (XLA-compatible); spatial sizes may also be dynamic in
+plain graphs. Scores and softmax run in float32, everything else in the input dtype.
 
 Several streams can share one attention: ``layer(((img_feat, grad_feat), valid))`` computes the
 scores on the first (image) stream and pastes every stream with the same weights.
@@ -54,11 +61,35 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+MODES = ("deepfill", "exact")
+
 
 def _dim(x, axis):
     """Static size of ``axis`` if known, else the dynamic one."""
     static = x.shape[axis]
     return static if static is not None else tf.shape(x)[axis]
+
+
+def resize_nearest_aligned(x, height, width):
+    """TF1's ``resize_nearest_neighbor(x, [height, width], align_corners=True)`` (as DeepFill's
+    ``resize_mask_like`` and neuralgym's ``resize`` call it), as two gathers (XLA-friendly).
+
+    The source index of output row ``y`` is ``min(roundf(y · s), H_in − 1)`` with
+    ``s = (H_in − 1) / (height − 1)`` in float32 (``H_in / height`` when ``height`` is 1), and
+    ``roundf`` rounding halves away from zero. ``[B, H_in, W_in, C]`` -> ``[B, height, width, C]``.
+    """
+    def index(n_in, n_out):
+        n_in = tf.cast(n_in, tf.int32)
+        n_out = tf.cast(n_out, tf.int32)
+        fin, fout = tf.cast(n_in, tf.float32), tf.cast(n_out, tf.float32)
+        scale = tf.where(n_out > 1, (fin - 1.0) / tf.maximum(fout - 1.0, 1.0), fin / fout)
+        pos = tf.cast(tf.range(n_out), tf.float32) * scale
+        whole = tf.floor(pos)
+        rounded = tf.cast(whole, tf.int32) + tf.cast(pos - whole >= 0.5, tf.int32)
+        return tf.minimum(rounded, n_in - 1)
+
+    x = tf.gather(x, index(_dim(x, 1), height), axis=1)
+    return tf.gather(x, index(_dim(x, 2), width), axis=2)
 
 
 def _patches(x, ksize, pad_value=0.0):
@@ -148,17 +179,19 @@ class ContextualAttention(tf.keras.layers.Layer):
 
     Fills the holes of a feature map with a softmax-weighted mix of full-resolution patches from
     the known region, the weights coming from patch similarity at ``1/rate`` resolution. No
-    trainable weights. See the module docstring for the exact algorithm.
+    trainable weights. See the module docstring for the exact algorithm of each mode.
 
     Args:
       ksize: size of the low-resolution matching patches (3 in DeepFill and GAIN; an even size
         uses TF's SAME window, offsets -(k-1)//2 … k//2).
-      stride: step of the candidate (background) patch grid at low resolution.
+      stride: step of the candidate (background) patch grid at low resolution (1 in 'deepfill').
       rate: downscaling factor for matching; pasted patches are ``2·rate × 2·rate`` full-res
         pixels placed with stride ``rate``. H and W must be divisible by ``rate``.
       fuse_k: window of the attention propagation (identity kernel, both spatial orders).
       softmax_scale: multiplies the scores before the softmax.
       fuse: whether to apply attention propagation.
+      mode: ``'deepfill'`` (DeepFill's published op, per sample) or ``'exact'`` (masked softmax,
+        exact overlap normaliser, no wrap-around; see the module docstring).
       return_flow: if True, ``call`` returns ``(outputs, flow)`` with ``flow`` a ``uint8
         [B, H, W, 3]`` colour-coded image of the argmax offsets (for TensorBoard).
 
@@ -172,19 +205,25 @@ class ContextualAttention(tf.keras.layers.Layer):
     """
 
     def __init__(self, ksize=3, stride=1, rate=2, fuse_k=3, softmax_scale=10.0, fuse=True,
-                 return_flow=False, **kwargs):
+                 mode="deepfill", return_flow=False, **kwargs):
         super().__init__(**kwargs)
         for name, value in (("ksize", ksize), ("stride", stride), ("rate", rate),
                             ("fuse_k", fuse_k)):
             if int(value) != value or int(value) < 1:
                 raise ValueError(f"ContextualAttention: {name} must be a positive integer, "
                                  f"got {value}")
+        if mode not in MODES:
+            raise ValueError(f"ContextualAttention: mode must be one of {MODES}, got {mode!r}")
+        if mode == "deepfill" and int(stride) != 1:
+            raise ValueError("ContextualAttention: mode='deepfill' supports stride=1 only "
+                             f"(as DeepFill's op), got stride={stride}; use mode='exact'")
         self.ksize = int(ksize)
         self.stride = int(stride)
         self.rate = int(rate)
         self.fuse_k = int(fuse_k)
         self.softmax_scale = float(softmax_scale)
         self.fuse = bool(fuse)
+        self.mode = mode
         self.return_flow = bool(return_flow)
 
     # ------------------------------------------------------------------ public API
@@ -213,9 +252,14 @@ class ContextualAttention(tf.keras.layers.Layer):
     def get_config(self):
         config = super().get_config()
         config.update(ksize=self.ksize, stride=self.stride, rate=self.rate, fuse_k=self.fuse_k,
-                      softmax_scale=self.softmax_scale, fuse=self.fuse,
+                      softmax_scale=self.softmax_scale, fuse=self.fuse, mode=self.mode,
                       return_flow=self.return_flow)
         return config
+
+    @classmethod
+    def from_config(cls, config):
+        # Layers saved before `mode` existed computed the 'exact' algorithm.
+        return cls(**{"mode": "exact", **config})
 
     # ------------------------------------------------------------------ internals
     def _flow_from_offsets(self, offsets):
@@ -224,6 +268,53 @@ class ContextualAttention(tf.keras.layers.Layer):
         if r > 1:
             flow = tf.repeat(tf.repeat(flow, r, axis=1), r, axis=2)
         return flow_to_color(flow)
+
+    def _downsample(self, x0, known, h, w):
+        """Low-res matching features and known mask (float32, 1 = known), per mode."""
+        r = self.rate
+        if r == 1:
+            return x0, known
+        if self.mode == "deepfill":
+            return resize_nearest_aligned(x0, h, w), resize_nearest_aligned(known, h, w)
+        return x0[:, ::r, ::r, :], -tf.nn.max_pool2d(-known, r, r, "VALID")
+
+    def _candidates(self, known_lr):
+        """``[B, nh, nw]`` bool: background patches allowed as sources."""
+        k, s = self.ksize, self.stride
+        if self.mode == "deepfill":   # no hole in the zero-padded hole-mask window (border: known)
+            hole = tf.reduce_max(_patches(1.0 - known_lr, k, pad_value=0.0), axis=-1)
+            return hole <= 0.0
+        cand = tf.reduce_min(_patches(known_lr, k, pad_value=0.0), axis=-1)  # outside: hole
+        cand = cand[:, ::s, ::s] if s > 1 else cand
+        return cand > 0.5
+
+    def _fuse(self, scores, h, w):
+        """Attention propagation along x, then along y, on ``[B, h, w, nh, nw]`` scores."""
+        k, s = self.fuse_k, self.stride
+        if self.mode == "exact":
+            scores = _diagonal_sum(scores, 2, 4, k, s)
+            return _diagonal_sum(scores, 1, 3, k, s)
+        # DeepFill: the flattened [h·w, h·w] matrix, row-major, then column-major (wraps rows).
+        batch = tf.shape(scores)[0]
+        flat = _diagonal_sum(tf.reshape(scores, [batch, h * w, h * w]), 1, 2, k)
+        turned = tf.transpose(tf.reshape(flat, [batch, h, w, h, w]), [0, 2, 1, 4, 3])
+        flat = _diagonal_sum(tf.reshape(turned, [batch, w * h, w * h]), 1, 2, k)
+        return tf.transpose(tf.reshape(flat, [batch, w, h, w, h]), [0, 2, 1, 4, 3])
+
+    def _weights(self, scores, cand, has_any):
+        """Attention weights ``[B, h, w, nh, nw]`` from scores and the candidate mask."""
+        candf = tf.cast(cand, tf.float32)
+        if self.mode == "deepfill":   # scores zeroed, softmax over all, weights zeroed again
+            logits = self.softmax_scale * scores * candf
+            shape = tf.shape(logits)
+            flat = tf.reshape(logits, tf.concat([shape[:3], [-1]], 0))
+            return tf.reshape(tf.nn.softmax(flat, axis=-1), shape) * candf
+        logits = self.softmax_scale * scores
+        peak = tf.reduce_max(tf.where(cand, logits, tf.float32.min), axis=[3, 4], keepdims=True)
+        peak = tf.stop_gradient(tf.where(has_any[:, None, None, None, None], peak, 0.0))
+        e = tf.exp(tf.where(cand, logits, peak) - peak) * candf
+        total = tf.reduce_sum(e, axis=[3, 4], keepdims=True)
+        return e / tf.where(total > 0.0, total, 1.0)
 
     def _attend(self, streams, valid, need_outputs=True, need_offsets=False):
         x0 = streams[0]
@@ -242,14 +333,12 @@ class ContextualAttention(tf.keras.layers.Layer):
         known = tf.cast(valid > 0.5, tf.float32)
 
         # ---- low resolution matching features and candidate mask
-        f = x0[:, ::r, ::r, :] if r > 1 else x0                         # [B,h,w,C]
-        known_lr = -tf.nn.max_pool2d(-known, r, r, "VALID") if r > 1 else known
-        cand = tf.reduce_min(_patches(known_lr, k, pad_value=0.0), axis=-1)  # [B,h,w]
-        cand = cand[:, ::s, ::s] if s > 1 else cand
+        f, known_lr = self._downsample(x0, known, h, w)                 # [B,h,w,C], [B,h,w,1]
+        cand = self._candidates(known_lr)                                # [B,nh,nw]
         nh, nw = _dim(cand, 1), _dim(cand, 2)
         n_p = h * w
-        has_any = tf.reduce_any(cand > 0.5, axis=[1, 2])                # [B]
-        cand = tf.reshape(cand > 0.5, [batch, 1, 1, nh, nw])
+        has_any = tf.reduce_any(cand, axis=[1, 2])                       # [B]
+        cand = tf.reshape(cand, [batch, 1, 1, nh, nw])
 
         # ---- scores s(p,q) = sum_k <f[p+k], f[q+k]> / |w_q|, as [B, p_y, p_x, q_y, q_x]: one
         #      pixel Gram matrix, then a ksize×ksize diagonal window sum (the same numbers as
@@ -265,20 +354,9 @@ class ContextualAttention(tf.keras.layers.Layer):
             gram, norm = gram[:, :, :, ::s, ::s], norm[:, ::s, ::s]
         norm = tf.reshape(tf.maximum(norm, 1e-4), [batch, 1, 1, nh, nw])
         scores = gram / norm                                            # [B,h,w,nh,nw]
-
-        # ---- attention propagation along x, then along y (the foreground moves by `stride`
-        #      pixels per candidate-grid step, i.e. by 1 for the default stride 1)
         if self.fuse and self.fuse_k > 1:
-            scores = _diagonal_sum(scores, 2, 4, self.fuse_k, s)
-            scores = _diagonal_sum(scores, 1, 3, self.fuse_k, s)
-
-        # ---- softmax over candidates only; exactly 0 weights where there is none
-        logits = self.softmax_scale * scores
-        peak = tf.reduce_max(tf.where(cand, logits, tf.float32.min), axis=[3, 4], keepdims=True)
-        peak = tf.stop_gradient(tf.where(has_any[:, None, None, None, None], peak, 0.0))
-        e = tf.exp(tf.where(cand, logits, peak) - peak) * tf.cast(cand, tf.float32)
-        total = tf.reduce_sum(e, axis=[3, 4], keepdims=True)
-        attention = e / tf.where(total > 0.0, total, 1.0)               # [B,h,w,nh,nw]
+            scores = self._fuse(scores, h, w)
+        attention = self._weights(scores, cand, has_any)                 # [B,h,w,nh,nw]
 
         offsets = None
         if need_offsets:
@@ -319,10 +397,14 @@ class ContextualAttention(tf.keras.layers.Layer):
         folded = tf.reshape(folded, [batch, h + 1, w + 1, rrc])
         folded = tf.nn.depth_to_space(folded, r) if r > 1 else folded
         attended = folded[:, off:off + height, off:off + width, :]
-        attended = attended / self._overlap_count(h, w, height, width, dtype)
+        if self.mode == "deepfill":
+            attended = attended / tf.cast(4.0, dtype)
+        else:
+            attended = attended / self._overlap_count(h, w, height, width, dtype)
 
         out = xall * valid + attended * (1.0 - valid)
-        out = tf.where(has_any[:, None, None, None], out, xall)
+        if self.mode == "exact":
+            out = tf.where(has_any[:, None, None, None], out, xall)
         if len(streams) == 1:
             return (out,), offsets
         return tuple(tf.split(out, sizes, axis=-1)), offsets

@@ -43,8 +43,9 @@ class GAIBlock(tf.keras.layers.Layer):
       gradient_filters: output channels of the gradient stream (C_G_out).
       kernel_size, strides, dilation_rate: of Pconv_II, Pconv_GG and Pconv_GI.
       activation: applied to both sums (None for G's last block).
-      mask_shrink: optional mask-update layer (e.g. ``MaskShrink(0.4)``) used for the block's mask
-        update, guided by the block's input gradient stream.
+      mask_shrink: optional mask-update layer (e.g. ``MaskShrink(0.4, dilation_rate=d)``, with the
+        block's dilation d) used for the block's mask update, guided by the block's input
+        gradient stream.
       fusion: keep the cross-stream partial convolutions Pconv_GI and Pconv_IG (GAI fusion).
 
     Input: ``(x_img [B,H,W,C_I], x_grad [B,H,W,C_G], valid [B,H,W,1])``; one mask for both streams.
@@ -65,6 +66,9 @@ class GAIBlock(tf.keras.layers.Layer):
         self.fusion = bool(fusion) and self.gradient_filters > 0
         if mask_shrink is not None and self.gradient_filters == 0:
             raise ValueError("GAIBlock: mask_shrink needs a gradient stream (gradient_filters > 0)")
+        if getattr(mask_shrink, "dilation_rate", dilation_rate) != dilation_rate:
+            raise ValueError(f"GAIBlock: mask_shrink must use the block's dilation_rate="
+                             f"{dilation_rate}, got {mask_shrink.dilation_rate}")
         geometry = dict(kernel_size=kernel_size, strides=strides, dilation_rate=dilation_rate,
                         kernel_initializer=self._initializer())
         self.pconv_ii = PartialConv2D(image_filters, mask_update=mask_shrink, name="pconv_ii",

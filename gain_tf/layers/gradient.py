@@ -21,17 +21,19 @@ def rgb_to_gray(images):
     return tf.reduce_sum(images * w, axis=-1, keepdims=True)
 
 
-def sobel(x, padding="SYMMETRIC"):
+def sobel(x, padding="SYMMETRIC", dilation=1):
     """Finite differences of every channel: ``[B,H,W,C]`` -> ``[B,H,W,2C]`` = ``[∂x (C), ∂y (C)]``.
 
-    ``padding`` is a ``tf.pad`` mode for the 1-pixel border ('SYMMETRIC' or 'CONSTANT').
+    ``padding`` is a ``tf.pad`` mode for the border ('SYMMETRIC' or 'CONSTANT'); ``dilation``
+    spaces the taps ``dilation`` pixels apart (the values are still divided by 8, not by 8·d).
     """
     c = x.shape[-1]
+    d = int(dilation)
     kx = tf.constant(np.tile(_SOBEL_X[:, :, None, None], (1, 1, c, 1)), dtype=x.dtype)
     ky = tf.constant(np.tile(_SOBEL_Y[:, :, None, None], (1, 1, c, 1)), dtype=x.dtype)
-    xp = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], mode=padding)
-    dx = tf.nn.depthwise_conv2d(xp, kx, [1, 1, 1, 1], "VALID")
-    dy = tf.nn.depthwise_conv2d(xp, ky, [1, 1, 1, 1], "VALID")
+    xp = tf.pad(x, [[0, 0], [d, d], [d, d], [0, 0]], mode=padding)
+    dx = tf.nn.depthwise_conv2d(xp, kx, [1, 1, 1, 1], "VALID", dilations=[d, d])
+    dy = tf.nn.depthwise_conv2d(xp, ky, [1, 1, 1, 1], "VALID", dilations=[d, d])
     return tf.concat([dx, dy], axis=-1)
 
 
@@ -66,17 +68,27 @@ def masked_mean_fill(x, valid, size=3):
     return tf.math.divide_no_nan(num, den)
 
 
+def known_gradient(x, valid):
+    """Sobel gradient of a map from known pixels only, its 1-px inner ring filled from neighbours.
+
+    ``[B,H,W,C]``, valid ``[B,H,W,1]`` -> ``[B,H,W,2C]``: ``M0 = erode(M)``; ``g0 = ∇(x⊙M) ⊙ M0``
+    uses no hole pixel; the ring ``M ∧ ¬M0`` gets the mean of ``g0`` over its ``M0`` neighbours in a
+    3×3 window (0 where there is none); holes get 0.
+    """
+    m0 = erode(valid)
+    g0 = sobel(x * valid) * m0
+    return g0 + masked_mean_fill(g0, m0) * (valid - m0)
+
+
 def gradient_input(images, valid):
     """G's input gradient ``∇I1`` from images ``[B,H,W,3]`` and valid ``[B,H,W,1]`` -> ``[B,H,W,2]``.
 
-    ``M0 = erode(M)``; ``∇I0 = ∇I ⊙ M0`` uses no pixel of a hole; ``∇I1`` fills the ring
-    ``M ∧ ¬M0`` with the mean of ``∇I0`` over valid (``M0``) neighbours in a 3×3 window (0 where
-    there is none), and is 0 on holes. Does not depend on hole pixels of ``images``.
+    :func:`known_gradient` of the grayscale image: ``∇I0 = ∇I ⊙ erode(M)`` uses no pixel of a
+    hole, and ``∇I1`` fills the ring with the mean of its valid neighbours. Does not depend on
+    hole pixels of ``images``.
     """
     valid = tf.stop_gradient(tf.cast(valid, images.dtype))
-    m0 = erode(valid)
-    g0 = image_gradient(images * valid) * m0
-    return g0 + masked_mean_fill(g0, m0) * (valid - m0)
+    return known_gradient(rgb_to_gray(images), valid)
 
 
 @tf.keras.utils.register_keras_serializable(package="gain_tf")

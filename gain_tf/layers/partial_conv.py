@@ -35,7 +35,8 @@ class PartialConv2D(tf.keras.layers.Layer):
         as :class:`gain_tf.layers.MaskShrink`) called as
         ``mask_update((valid, standard_update, window_fraction, guide))`` and returning the new mask,
         which must lie between ``valid`` and ``standard_update``. ``window_fraction`` is
-        ``sum(M_w) / (k_h k_w)``; ``guide`` is the optional third element of the layer's input.
+        ``sum(M_w) / (k_h k_w)``; these three are float32 whatever the compute dtype. ``guide``
+        is the optional third element of the layer's input.
         Features are computed as usual and then zeroed off the returned mask.
 
     Input: ``(x, valid)`` or ``(x, valid, guide)`` with ``x`` ``[B, H, W, C]``, ``valid``
@@ -83,18 +84,19 @@ class PartialConv2D(tf.keras.layers.Layer):
     def call(self, inputs):
         x, valid = inputs[0], inputs[1]
         guide = inputs[2] if len(inputs) > 2 else None
-        valid = tf.stop_gradient(tf.cast(valid, x.dtype))
+        # Mask arithmetic in float32 whatever the compute dtype (exact counts and fractions).
+        valid = tf.stop_gradient(tf.cast(valid, tf.float32))
         wsum = self.window_sum(valid)
-        standard = tf.cast(wsum > 0, x.dtype)
-        ratio = self.window_size / tf.maximum(wsum, 1.0) * standard
-        y = tf.nn.convolution(x * valid, tf.cast(self.kernel, x.dtype), strides=self.strides,
-                              padding="SAME", dilations=self.dilation_rate)
+        standard = tf.cast(wsum > 0, tf.float32)
+        ratio = tf.cast(self.window_size / tf.maximum(wsum, 1.0) * standard, x.dtype)
+        y = tf.nn.convolution(x * tf.cast(valid, x.dtype), tf.cast(self.kernel, x.dtype),
+                              strides=self.strides, padding="SAME", dilations=self.dilation_rate)
         y = y * ratio
         if self.mask_update is not None:
             new_valid = self.mask_update((valid, standard, wsum / self.window_size, guide))
             new_valid = tf.stop_gradient(tf.cast(new_valid, x.dtype))
         else:
-            new_valid = standard
+            new_valid = tf.cast(standard, x.dtype)
         if self.use_bias:
             y = y + tf.cast(self.bias, x.dtype) * new_valid
         if self.activation is not None and self.activation is not tf.keras.activations.linear:

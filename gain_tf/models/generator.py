@@ -7,7 +7,8 @@ Layout (GAIN_SPEC.md, "Generator G"), widths ``c_I`` / ``c_G`` from the config::
         entry GAI-Block 5×5                       (c_I,  c_G)
         2 × GAI-Block 3×3 stride 2                (2c, 4c)
         structure: 6 dilation blocks (GAI-Blocks dilation 2, 4, 8, 16), MaskShrink in the first 4
-        content:   2 dilation blocks, then contextual attention (mask all valid after it)
+        content:   2 dilation blocks, then contextual attention on the input hole mask resized
+                   to 1/4 (DeepFill's resize_mask_like); the mask is all valid after it
     decoder: concat both branches per stream (mask: union), 2 × [bilinear ×2 + GAI-Block 3×3]
              (channels halve), final GAI-Block 3×3 -> 3 image and 2 gradient channels, no activation
     outputs: image = clip(I*, -1, 1), gradient = ∇I*, composite = image ⊙ (1 − M) + I ⊙ M
@@ -18,6 +19,7 @@ import tensorflow as tf
 
 from gain_tf.config import GAINConfig
 from gain_tf.layers import ContextualAttention, GAIBlock, MaskShrink, gradient_input
+from gain_tf.layers.contextual_attention import resize_nearest_aligned
 from gain_tf.masks import composite
 
 
@@ -42,7 +44,8 @@ class GAINGenerator(tf.keras.Model):
       see :mod:`gain_tf.edges`). H, W must be multiples of ``config.multiple``.
     Output: dict with ``image`` (I*, [-1, 1]), ``gradient`` (the guidance map ∇I* ``[B,H,W,2]``, or
       the edge logits ``[B,H,W,1]``; absent for ``guidance='none'``), ``composite``; with
-      ``return_masks=True`` also ``masks``: a list of ``(block name, valid mask)`` in order.
+      ``return_masks=True`` also ``masks``: a list of ``(block name, valid mask)`` in order (for
+      the attention, the hole mask it was given).
       Outputs are float32 whatever the compute dtype.
     """
 
@@ -65,7 +68,8 @@ class GAINGenerator(tf.keras.Model):
                 shrink = c.mask_priority and branch == "structure" and b < c.mask_priority_blocks
                 for d in c.dilations:
                     layers.append(block(ci, cg, 3, f"{branch}_dil{b + 1}_{d}", dilation_rate=d,
-                                        mask_shrink=MaskShrink(c.delta) if shrink else None))
+                                        mask_shrink=(MaskShrink(c.delta, dilation_rate=d)
+                                                     if shrink else None)))
             self.branches[branch] = layers
         # Keras tracks layers assigned as attributes; keep explicit handles.
         self.structure_blocks = self.branches["structure"]
@@ -75,7 +79,7 @@ class GAINGenerator(tf.keras.Model):
             self.attention = ContextualAttention(
                 ksize=c.attention_ksize, stride=c.attention_stride, rate=c.attention_rate,
                 fuse_k=c.attention_fuse_k, softmax_scale=c.attention_softmax_scale,
-                fuse=c.attention_fuse, name="content_attention")
+                fuse=c.attention_fuse, mode=c.attention_mode, name="content_attention")
         self.decoder_blocks = []
         ci, cg = c.image_channels * 2 ** c.num_downsamples, gc * 2 ** c.num_downsamples
         for i in range(c.num_downsamples):
@@ -92,17 +96,20 @@ class GAINGenerator(tf.keras.Model):
             return tf.zeros(tf.concat([tf.shape(image)[:3], [0]], 0), image.dtype)
         raise ValueError("guidance='edge': pass the masked edge map as G((image, valid, edges))")
 
-    def _run_branch(self, name, img, grad, valid, masks):
+    def _run_branch(self, name, img, grad, valid, masks, hole_valid=None):
         for layer in self.branches[name]:
             img, grad, valid = layer((img, grad, valid))
             masks.append((layer.name, valid))
         if name == "content" and self.attention is not None:
+            # The attention sees the *input* hole (the running mask is all valid by now), brought
+            # to its resolution as DeepFill's resize_mask_like does.
+            valid = resize_nearest_aligned(hole_valid, tf.shape(img)[1], tf.shape(img)[2])
             if grad.shape[-1]:
                 img, grad = self.attention(((img, grad), valid))
             else:
                 img = self.attention((img, valid))
-            valid = tf.ones_like(valid)
             masks.append((self.attention.name, valid))
+            valid = tf.ones_like(valid)
         return img, grad, valid
 
     def call(self, inputs, return_masks=False, training=None):
@@ -114,7 +121,7 @@ class GAINGenerator(tf.keras.Model):
         img0 = image * valid
         masks = []
         s_img, s_grad, s_valid = self._run_branch("structure", img0, guide, valid, masks)
-        c_img, c_grad, c_valid = self._run_branch("content", img0, guide, valid, masks)
+        c_img, c_grad, c_valid = self._run_branch("content", img0, guide, valid, masks, valid)
         img = tf.concat([s_img, c_img], -1)
         grad = tf.concat([s_grad, c_grad], -1)
         m = tf.maximum(s_valid, c_valid)
