@@ -43,6 +43,9 @@ def define_flags():
     flags.DEFINE_enum("fusion", None, ["gai", "none"], "Ablation: GAI cross-stream fusion.")
     flags.DEFINE_enum("mask_priority", None, ["on", "off"], "Ablation: mask-shrinkage priority.")
     flags.DEFINE_enum("attention", None, ["on", "off"], "Ablation: contextual attention.")
+    flags.DEFINE_enum("attention_mode", None, ["deepfill", "exact"],
+                      "Contextual attention: DeepFill's published op (default) or 'exact' "
+                      "(masked softmax, exact overlap normaliser, no wrap-around).")
     flags.DEFINE_integer("canny_low", None, "Canny low threshold (guidance=edge).")
     flags.DEFINE_integer("canny_high", None, "Canny high threshold (guidance=edge).")
     flags.DEFINE_string("masks", "free_form",
@@ -61,7 +64,7 @@ def config_from_flags():
     from gain_tf.config import get_config
     overrides = {}
     for name in ("l1_weight", "l1_hole_weight", "adv_weight", "gp_weight", "learning_rate",
-                 "lr_decay", "delta", "guidance",
+                 "lr_decay", "delta", "guidance", "attention_mode",
                  "fusion", "canny_low", "canny_high", "batch_size", "image_size", "steps"):
         if getattr(FLAGS, name) is not None:
             overrides[name] = getattr(FLAGS, name)
