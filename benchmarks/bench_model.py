@@ -50,8 +50,7 @@ def main():
     parser.add_argument("--steps", type=int, default=5)
     args = parser.parse_args()
     config = get_config("small", image_size=args.size, batch_size=args.batch)
-    trainer = Trainer(config, TrainOptions(model_dir=tempfile.mkdtemp(), batch_size=args.batch,
-                                           progress=False))
+    trainer = Trainer(config, TrainOptions(model_dir=tempfile.mkdtemp(), progress=False))
     trainer.build(args.size, args.size)
     rng = np.random.default_rng(0)
     valid = np.ones((args.batch, args.size, args.size, 1), np.float32)
@@ -59,8 +58,8 @@ def main():
     batch = {"image": tf.constant(rng.uniform(-1, 1, (args.batch, args.size, args.size, 3)),
                                   tf.float32),
              "valid": tf.constant(valid)}
-    step_fn = trainer._make_train_step()
-    flops = train_step_flops(lambda b: trainer._compute(b)[2]["g_total"], batch)
+    step_fn = trainer.train_step
+    flops = train_step_flops(lambda b: trainer.gan_step.compute(b)[2]["g_total"], batch)
     seconds = time_step(step_fn, (batch,), args.steps)
     model_rate = flops / seconds / 1e9
     conv_rate = conv_gflops_per_sec(args.steps * 4)

@@ -3,8 +3,11 @@ r"""The paper's ablation study in one command: train, evaluate and table each va
     python -m experiments.ablation --config=small --data=records/train --eval_data=records/val \
         --output_dir=ablation --steps=20000 --image_size=64
 
+Every ``GAINConfig`` field is a flag (``--steps``, ``--learning_rate``, ``--masks``, ...; default:
+the ``--config`` preset's) and applies to every variant; each variant then changes its switch.
+
 Each variant (``--variants``, default: full GAIN, ``mask_priority_off``, ``fusion_none``,
-``guidance_edge``, ``guidance_none``; see ``gain_tf.config.ABLATIONS``) is trained for the same
+``guidance_edge``, ``guidance_none``, ``attention_off``; see ``gain_tf.config.ABLATIONS``) is trained for the same
 steps on the same data, masks and seed, into ``<output_dir>/<variant>``, then evaluated with the
 evaluation protocol on the same held-out images and seeded bucket masks. Writes
 ``ablation.md`` / ``ablation.csv`` (rows: variants, and the classical baselines; columns: relative
@@ -14,9 +17,6 @@ finished is not retrained (and an interrupted one resumes from its checkpoint).
 """
 from __future__ import annotations
 
-import csv
-import io
-import json
 import os
 
 from absl import app, flags, logging
@@ -26,19 +26,12 @@ FLAGS = flags.FLAGS
 
 def define_flags():
     """Defines this tool's flags (called by ``__main__`` only, so modules import cleanly)."""
-    flags.DEFINE_enum("config", "small", ["paper", "small", "tiny"], "Preset of GAINConfig.")
+    from gain_tf.config import define_flags as define_config_flags
+    define_config_flags(preset="small")
     flags.DEFINE_string("data", None, "Training data: TFRecord glob / folder or image folder.")
     flags.DEFINE_string("eval_data", None, "Held-out evaluation data (default: --data).")
     flags.DEFINE_string("output_dir", None, "Variants, tables and grids go here.")
-    flags.DEFINE_list("variants", None, "Variants to run (default: the paper's five).")
-    flags.DEFINE_integer("steps", 2000, "Training steps per variant.")
-    flags.DEFINE_integer("batch_size", 8, "Global batch size.")
-    flags.DEFINE_integer("image_size", 64, "Training and evaluation size.")
-    flags.DEFINE_float("learning_rate", None, "Adam learning rate (default: the config's).")
-    flags.DEFINE_enum("lr_decay", None, ["constant", "cosine"], "Learning-rate schedule (default: the config's).")
-    flags.DEFINE_float("l1_hole_weight", None, "Weight of hole pixels in the L1 terms (default: the config's).")
-    flags.DEFINE_float("adv_weight", None, "λ_adv (default: the config's).")
-    flags.DEFINE_string("masks", "free_form", "Training masks: 'free_form', 'irregular' or a folder.")
+    flags.DEFINE_list("variants", None, "Variants to run (default: all six of ABLATIONS).")
     flags.DEFINE_integer("num_images", 32, "Evaluation images per bucket.")
     flags.DEFINE_string("buckets", "all", "Hole-ratio buckets in percent, e.g. '30-40,40-50'.")
     flags.DEFINE_string("inception_weights", None, "Local Inception-v3 .h5 for FID (optional).")
@@ -47,68 +40,34 @@ def define_flags():
     flags.DEFINE_bool("export", False, "Also export each variant as a SavedModel (<variant>/export).")
 
 
-def train_variant(name, config, model_dir, data, steps, batch_size, seed, masks="free_form"):
-    """Trains one variant to ``steps`` (resuming); returns its generator. Skips finished ones."""
+def train_variant(name, config, model_dir, data, seed):
+    """Trains one variant to ``config.optim.steps`` (resuming); returns its generator. Skips
+    finished ones (their ``done.json``)."""
     import tensorflow as tf
 
-    from gain_tf.train import Trainer, TrainOptions, training_dataset_fn
+    from gain_tf.data import training_dataset_fn
+    from gain_tf.train import Trainer, TrainOptions
     tf.keras.utils.set_random_seed(seed)
-    options = TrainOptions(model_dir=model_dir, steps=steps, batch_size=batch_size, seed=seed,
-                           log_every=max(steps // 20, 1), image_every=max(steps // 4, 1),
-                           checkpoint_every=max(steps // 4, 1))
+    steps = config.optim.steps
+    options = TrainOptions(model_dir=model_dir, seed=seed, log_every=max(steps // 20, 1),
+                           image_every=max(steps // 4, 1), checkpoint_every=max(steps // 4, 1))
     trainer = Trainer(config, options)
-    done = os.path.join(model_dir, "done.json")
-    if os.path.exists(done):
-        trainer.build(config.image_size, config.image_size)
+    if trainer.run_dir.is_done():
+        trainer.build(config.data.image_size, config.data.image_size)
         trainer.restore()
         logging.info("%s: finished earlier, not retrained", name)
         print(f"[{name}] trained earlier ({int(trainer.step.numpy())} steps): reusing it")
         return trainer.generator
     print(f"[{name}] training {steps} steps")
-    metrics = trainer.train(training_dataset_fn(config, data, batch_size, masks=masks, seed=seed))
-    from gain_tf.images import atomic_write_bytes
-    atomic_write_bytes(done, json.dumps({"steps": steps, "last": metrics}).encode())
+    metrics = trainer.train(training_dataset_fn(config, data, seed=seed))
+    trainer.run_dir.mark_done({"steps": steps, "last": metrics})
     return trainer.generator
-
-
-def table(rows, buckets):
-    """Wide table: one row per method, (relative L1 %, SSIM, PSNR, FID) per bucket."""
-    from gain_tf.masks import bucket_name
-    names = [bucket_name(b) for b in buckets]
-    methods = list(dict.fromkeys(r["method"] for r in rows))
-    by = {(r["method"], r["bucket"]): r for r in rows}
-    header = ["variant"]
-    for n in names:
-        header += [f"{n} rel.L1 %", f"{n} SSIM", f"{n} PSNR", f"{n} FID"]
-    body = []
-    for m in methods:
-        line = [m]
-        for n in names:
-            r = by.get((m, n))
-            fid = r.get("fid") if r else None
-            line += ([f"{100 * r['relative_l1']:.2f}", f"{r['ssim']:.4f}", f"{r['psnr']:.2f}",
-                      f"{fid:.2f}" if fid is not None else "n/a"] if r else ["", "", "", ""])
-        body.append(line)
-    return header, body
-
-
-def write_ablation_tables(rows, buckets, output_dir, note=""):
-    from gain_tf.images import atomic_write_bytes
-    header, body = table(rows, buckets)
-    md = [note, "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    md += ["| " + " | ".join(line) + " |" for line in body]
-    atomic_write_bytes(os.path.join(output_dir, "ablation.md"), ("\n".join(md) + "\n").encode())
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(header)
-    writer.writerows(body)
-    atomic_write_bytes(os.path.join(output_dir, "ablation.csv"), buf.getvalue().encode())
 
 
 def variant_grid(inpainters, eval_data, image_size, bucket, count, seed, path):
     """The same ``count`` examples across variants: masked input | variant ... | ground truth."""
-    from gain_tf import metrics
     from gain_tf.data import eval_dataset
+    from gain_tf.evaluation import report
     from gain_tf.images import to_uint8, write_png
     from gain_tf.masks import hole_mask_from_valid
     batch = next(iter(eval_dataset(eval_data, image_size, bucket, count=count, seed=seed,
@@ -117,52 +76,47 @@ def variant_grid(inpainters, eval_data, image_size, bucket, count, seed, path):
     valid = batch["valid"].numpy()
     holes = hole_mask_from_valid(valid)
     outs = {name: fn(gt, holes) for name, fn in inpainters.items()}
-    rows = [[metrics.masked_input_picture(gt[i], valid[i])] + [outs[n][i] for n in inpainters]
-            + [gt[i]] for i in range(gt.shape[0])]
-    write_png(path, metrics.make_grid(rows, ["masked input"] + list(inpainters) + ["ground truth"]))
+    write_png(path, report.comparison_grid(gt, valid, outs))
 
 
-def run(config_name, data, eval_data, output_dir, variants, steps, batch_size, image_size,
-        num_images, buckets, seed, inception_weights=None, num_grid=4, export=False,
-        learning_rate=None, config_overrides=None, masks="free_form"):
+def run(config, data, eval_data, output_dir, variants, num_images, buckets, seed,
+        inception_weights=None, num_grid=4, export=False):
     """Library entry point of the ablation study; returns the evaluation rows.
 
-    ``config_overrides`` apply to every variant (e.g. a shallower network for a quick check).
+    ``config`` (a ``GAINConfig``) is the base of every variant, which changes its switches on it
+    (``gain_tf.config.ABLATIONS``); its data section sets the size, its optim section the steps.
     """
-    from gain_tf import evaluation, metrics
-    from gain_tf.config import ABLATIONS, get_config
-    from gain_tf.export import Inpainter, export_saved_model
+    from gain_tf.config import ABLATIONS
+    from gain_tf.evaluation import fid, protocol, report
+    from gain_tf.export import export_saved_model
+    from gain_tf.inference import Inpainter
     unknown = [v for v in variants if v not in ABLATIONS]
     if unknown:
         raise ValueError(f"--variants: unknown {unknown}; known: {sorted(ABLATIONS)}")
     os.makedirs(output_dir, exist_ok=True)
     eval_data = eval_data or data
-    inception = metrics.load_inception(inception_weights) if inception_weights else None
+    inception = fid.load_inception(inception_weights) if inception_weights else None
     rows, inpainters = [], {}
+    image_size = config.data.image_size
     for name in variants:
-        overrides = dict(config_overrides or {}, **ABLATIONS[name], image_size=image_size,
-                         batch_size=batch_size, steps=steps)
-        if learning_rate is not None:
-            overrides["learning_rate"] = learning_rate
-        config = get_config(config_name, **overrides)
         model_dir = os.path.join(output_dir, name)
-        generator = train_variant(name, config, model_dir, data, steps, batch_size, seed, masks)
+        generator = train_variant(name, config.replace(**ABLATIONS[name]), model_dir, data, seed)
         inpainter = Inpainter.from_generator(generator, source=model_dir)
         inpainters[name] = inpainter.inpaint
         if export:
             export_saved_model(generator, os.path.join(model_dir, "export"))
         print(f"[{name}] evaluating")
-        rows += evaluation.evaluate(inpainter.inpaint, eval_data, os.path.join(model_dir, "eval"),
-                                    image_size, buckets, num_images, seed, method_name=name,
-                                    baselines=False, inception=inception, num_grid=0)
+        rows += protocol.evaluate(inpainter.inpaint, eval_data, os.path.join(model_dir, "eval"),
+                                  image_size, buckets, num_images, seed, method_name=name,
+                                  baselines=False, inception=inception, num_grid=0)
     print("[baselines] evaluating Telea and Navier-Stokes")
-    rows += evaluation.evaluate(None, eval_data, os.path.join(output_dir, "baselines"), image_size,
-                                buckets, num_images, seed, baselines=True, inception=inception,
-                                num_grid=0)
-    note = (f"Ablation at `{config_name}` scale, {image_size}x{image_size}, {steps} steps, batch "
-            f"{batch_size}, seed {seed}, {num_images} held-out images per bucket: not the paper's "
-            f"scale. Relative L1 in %, PSNR in dB, on the composite.")
-    write_ablation_tables(rows, buckets, output_dir, note)
+    rows += protocol.evaluate(None, eval_data, os.path.join(output_dir, "baselines"), image_size,
+                              buckets, num_images, seed, baselines=True, inception=inception,
+                              num_grid=0)
+    note = (f"Ablation at `{config.name}` scale, {image_size}x{image_size}, {config.optim.steps} "
+            f"steps, batch {config.data.batch_size}, seed {seed}, {num_images} held-out images per "
+            f"bucket: not the paper's scale. Relative L1 in %, PSNR in dB, on the composite.")
+    report.write_wide_tables(rows, buckets, output_dir, "ablation", note)
     if num_grid:
         variant_grid(inpainters, eval_data, image_size, buckets[len(buckets) // 2], num_grid, seed,
                      os.path.join(output_dir, "ablation_grid.png"))
@@ -172,18 +126,15 @@ def run(config_name, data, eval_data, output_dir, variants, steps, batch_size, i
 
 def main(argv):
     del argv
-    from gain_tf.config import DEFAULT_ABLATIONS
-    from gain_tf.evaluation import parse_buckets
+    from gain_tf.config import DEFAULT_ABLATIONS, config_from_flags
+    from gain_tf.evaluation.protocol import parse_buckets
     if not FLAGS.data:
         raise app.UsageError("--data is required")
     if not FLAGS.output_dir:
         raise app.UsageError("--output_dir is required")
-    run(FLAGS.config, FLAGS.data, FLAGS.eval_data, FLAGS.output_dir,
-        FLAGS.variants or list(DEFAULT_ABLATIONS), FLAGS.steps, FLAGS.batch_size, FLAGS.image_size,
-        FLAGS.num_images, parse_buckets(FLAGS.buckets), FLAGS.seed, FLAGS.inception_weights,
-        FLAGS.num_grid, FLAGS.export, FLAGS.learning_rate,
-        {k: getattr(FLAGS, k) for k in ("lr_decay", "l1_hole_weight", "adv_weight")
-         if getattr(FLAGS, k) is not None}, FLAGS.masks)
+    run(config_from_flags(), FLAGS.data, FLAGS.eval_data, FLAGS.output_dir,
+        FLAGS.variants or list(DEFAULT_ABLATIONS), FLAGS.num_images, parse_buckets(FLAGS.buckets),
+        FLAGS.seed, FLAGS.inception_weights, FLAGS.num_grid, FLAGS.export)
     return 0
 
 

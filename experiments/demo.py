@@ -30,20 +30,12 @@ FLAGS = flags.FLAGS
 
 
 def define_flags():
-    """Defines this tool's flags (called by ``__main__`` only, so modules import cleanly)."""
+    """Defines this tool's flags (called by ``__main__`` only, so modules import cleanly): the
+    demo's own, and one per config field, defaulting to the ``demo`` preset's recipe."""
+    from gain_tf.config import define_flags as define_config_flags
+    define_config_flags(preset="demo")
     flags.DEFINE_string("data", None, "A folder of your own images (default: built-in scenes).")
     flags.DEFINE_string("output_dir", "demo_out", "Where everything is written.")
-    flags.DEFINE_enum("config", "tiny", ["tiny", "small", "paper"], "Model preset.")
-    flags.DEFINE_integer("image_size", 64, "Training and evaluation size.")
-    flags.DEFINE_integer("steps", 2500, "Training steps.")
-    flags.DEFINE_integer("batch_size", 8, "Batch size.")
-    flags.DEFINE_float("learning_rate", 2e-3,
-                       "Peak Adam learning rate, cosine-decayed to 0 (the paper's constant 1e-4 is for "
-                       "10^6 steps).")
-    flags.DEFINE_float("adv_weight", 0.1, "λ_adv for the short demo run (the paper's value is lost).")
-    flags.DEFINE_float("l1_hole_weight", 6.0, "Weight of hole pixels in the L1 terms (Liu et al.'s 6).")
-    flags.DEFINE_string("masks", "irregular", "Training masks: 'irregular' (10-60 % holes, as "
-                        "evaluated), 'free_form' (DeepFill v2) or a folder of mask images.")
     flags.DEFINE_integer("num_train", 2000, "Built-in training scenes.")
     flags.DEFINE_integer("num_eval", 64, "Held-out images per hole-ratio bucket.")
     flags.DEFINE_integer("seed", 0, "Seed of data, weights and masks.")
@@ -91,26 +83,28 @@ def prepare_data(out, data, size, num_train, num_eval, seed):
     return records, os.path.join(records, "val-*.tfrecord")
 
 
-def train(out, records, config, steps, batch_size, seed, masks="irregular"):
+def train(out, records, config, seed):
     import tensorflow as tf
 
-    from gain_tf.train import Trainer, TrainOptions, changed_config_fields, training_dataset_fn
+    from gain_tf.data import training_dataset_fn
+    from gain_tf.run_dir import RunDir
+    from gain_tf.train import Trainer, TrainOptions
     tf.keras.utils.set_random_seed(seed)
-    model_dir = os.path.join(out, "run")
-    changed = changed_config_fields(model_dir, config)
+    run = RunDir(os.path.join(out, "run"))
+    changed = run.changed_fields(config)
     if changed:  # a run of other settings: kept, not resumed
-        aside = f"{model_dir}-{time.strftime('%Y%m%d-%H%M%S')}"
-        os.rename(model_dir, aside)
-        say(f"{model_dir} holds a run of other settings ({', '.join(changed)}): moved to {aside}, "
+        aside = f"{run.path}-{time.strftime('%Y%m%d-%H%M%S')}"
+        os.rename(run.path, aside)
+        say(f"{run.path} holds a run of other settings ({', '.join(changed)}): moved to {aside}, "
             "training anew")
-    options = TrainOptions(model_dir=model_dir, steps=steps, batch_size=batch_size,
-                           seed=seed, log_every=20, image_every=max(steps // 5, 1),
-                           checkpoint_every=max(steps // 5, 1))
+    steps = config.optim.steps
+    options = TrainOptions(model_dir=run.path, seed=seed, log_every=20,
+                           image_every=max(steps // 5, 1), checkpoint_every=max(steps // 5, 1))
     trainer = Trainer(config, options)
+    size = config.data.image_size
     say(f"training the {config.name} config for {steps} steps "
-          f"({config.image_size}x{config.image_size}, batch {batch_size})")
-    trainer.train(training_dataset_fn(config, os.path.join(records, "train-*.tfrecord"),
-                                      batch_size, masks=masks, seed=seed))
+        f"({size}x{size}, batch {config.data.batch_size})")
+    trainer.train(training_dataset_fn(config, os.path.join(records, "train-*.tfrecord"), seed=seed))
     return trainer.generator
 
 
@@ -118,7 +112,7 @@ def inpaint_heldout(inpainter, heldout, inp_dir, size, seed, count=8):
     """Held-out images with seeded 30-40 % masks, inpainted by ``inpainter`` (the exported model)
     through the CLI's code path; writes ``<name>_mask.png`` and ``<name>_inpainted.png``."""
     from gain_tf.data import eval_dataset
-    from gain_tf.export import inpaint_arrays
+    from gain_tf.inference import inpaint_arrays
     from gain_tf.images import to_uint8, write_png
     from gain_tf.masks import hole_mask_from_valid
     for batch in eval_dataset(heldout, size, (0.3, 0.4), count=count, seed=seed + 7, batch_size=count):
@@ -133,10 +127,9 @@ def inpaint_heldout(inpainter, heldout, inp_dir, size, seed, count=8):
 def pictures(out, generator, inpainter, heldout, size, seed):
     """demo_grid.png and mask_shrinkage.png from held-out examples (30-60 % holes)."""
     import numpy as np
-    import tensorflow as tf
 
-    from gain_tf import metrics
     from gain_tf.data import eval_dataset
+    from gain_tf.evaluation import baselines, report
     from gain_tf.images import to_uint8, write_png
     from gain_tf.layers.gradient import gradient_magnitude, image_gradient
     from gain_tf.masks import hole_mask_from_valid
@@ -149,54 +142,48 @@ def pictures(out, generator, inpainter, heldout, size, seed):
         gt = to_uint8(batch["image"].numpy())
         valid = batch["valid"].numpy()
         gain = inpainter.inpaint(gt, hole_mask_from_valid(valid))
-        telea = metrics.inpaint_telea(gt, valid)
-        pred = generator((batch["image"], batch["valid"]), return_masks=(k == 0))
+        telea = baselines.inpaint_telea(gt, valid)
+        pred = generator(generator.guidance.serving_inputs(batch["image"], batch["valid"]))
         mag_true = gradient_magnitude(image_gradient(batch["image"])).numpy()
         mag_pred = gradient_magnitude(pred["gradient"]).numpy()
         scale = max(float(np.percentile(mag_true, 99)), 1e-6)  # one scale for both, edges visible
         to_gray = lambda m: np.clip(m / scale * 255.0, 0, 255).astype(np.uint8)[..., 0]
         for i in range(gt.shape[0]):
-            rows.append([metrics.masked_input_picture(gt[i], valid[i]), gain[i], telea[i], gt[i],
+            rows.append([report.masked_input_picture(gt[i], valid[i]), gain[i], telea[i], gt[i],
                          to_gray(mag_true[i]), to_gray(mag_pred[i])])
         if k == 0:
-            example = (pred["masks"], gt[0], valid[0])
+            example = (gt[0], valid[0])
     zoom = max(1, 192 // size)  # small demo images are enlarged (nearest) to be seen
     big = lambda im: np.repeat(np.repeat(im, zoom, 0), zoom, 1)
     rows = [[big(im) for im in row] for row in rows]
-    write_png(os.path.join(out, "demo_grid.png"), metrics.make_grid(
+    write_png(os.path.join(out, "demo_grid.png"), report.make_grid(
         rows, ["masked input", "GAIN", "Telea", "ground truth", "|grad| truth", "|grad| GAIN"]))
-    masks, image, valid = example
-    steps = [(name, m[0].numpy()) for name, m in masks if name.startswith("structure_")]
-    tiles = [big(metrics.masked_input_picture(image, valid))]
-    for _, m in steps[:12]:
-        full = tf.image.resize(m, (size, size), method="nearest").numpy()
-        tiles.append(big(metrics.masked_input_picture(image, full)))
-    write_png(os.path.join(out, "mask_shrinkage.png"), metrics.make_grid(
-        [tiles], ["input"] + [n.replace("structure_", "") for n, _ in steps[:12]]))
+    from experiments.shrinkage import shrinkage
+    _, strip = shrinkage(generator, *example, tile=max(size, 192))
+    write_png(os.path.join(out, "mask_shrinkage.png"), strip)
 
 
-def run_demo(output_dir="demo_out", data=None, config_name="tiny", image_size=64, steps=2500,
-             batch_size=8, learning_rate=2e-3, adv_weight=0.1, num_train=2000, num_eval=64, seed=0,
-             l1_hole_weight=6.0, masks="irregular"):
-    """The whole demo (see the module docstring); returns ``output_dir``."""
+def run_demo(output_dir="demo_out", data=None, config=None, num_train=2000, num_eval=64, seed=0):
+    """The whole demo (see the module docstring) with ``config`` (default: the ``demo`` preset);
+    returns ``output_dir``."""
     t0 = _START[0] = time.time()
     out = output_dir
     os.makedirs(out, exist_ok=True)
-    from gain_tf import evaluation
     from gain_tf.config import get_config
-    from gain_tf.export import export_saved_model, load_saved_model
-    config = get_config(config_name, image_size=image_size, batch_size=batch_size, steps=steps,
-                        learning_rate=learning_rate, lr_decay="cosine", adv_weight=adv_weight,
-                        l1_hole_weight=l1_hole_weight)
+    from gain_tf.evaluation import protocol
+    from gain_tf.export import export_saved_model
+    from gain_tf.inference import load_saved_model
+    config = config or get_config("demo")
+    image_size = config.data.image_size
     records, heldout = prepare_data(out, data, image_size, num_train, num_eval, seed)
-    generator = train(out, records, config, steps, batch_size, seed, masks)
+    generator = train(out, records, config, seed)
     say("exporting the SavedModel")
     saved = export_saved_model(generator, os.path.join(out, "saved_model"))
     inpainter = load_saved_model(saved)
     say(f"evaluating on held-out images ({num_eval} per bucket) "
           "against Telea and Navier-Stokes")
-    evaluation.evaluate(inpainter.inpaint, heldout, out, image_size, num_images=num_eval,
-                        seed=seed, num_grid=4)
+    protocol.evaluate(inpainter.inpaint, heldout, out, image_size, num_images=num_eval,
+                      seed=seed, num_grid=4)
     say("inpainting held-out images with the exported model")
     inpaint_heldout(inpainter, heldout, os.path.join(out, "inpainted"), image_size, seed)
     pictures(out, generator, inpainter, heldout, image_size, seed)
@@ -213,9 +200,9 @@ def run_demo(output_dir="demo_out", data=None, config_name="tiny", image_size=64
 
 def main(argv):
     del argv
-    run_demo(FLAGS.output_dir, FLAGS.data, FLAGS.config, FLAGS.image_size, FLAGS.steps,
-             FLAGS.batch_size, FLAGS.learning_rate, FLAGS.adv_weight, FLAGS.num_train,
-             FLAGS.num_eval, FLAGS.seed, FLAGS.l1_hole_weight, FLAGS.masks)
+    from gain_tf.config import config_from_flags
+    run_demo(FLAGS.output_dir, FLAGS.data, config_from_flags(), FLAGS.num_train, FLAGS.num_eval,
+             FLAGS.seed)
     return 0
 
 

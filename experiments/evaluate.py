@@ -54,14 +54,14 @@ def run(model_dir=None, saved_model=None, checkpoint=None, data=None, image_size
 
     if not data or not output_dir:
         return error("--data and --output_dir are required")
-    from gain_tf.evaluation import evaluate, parse_buckets
-    from gain_tf.export import load_inpainter
+    from gain_tf.evaluation.protocol import evaluate, parse_buckets
+    from gain_tf.inference import load_inpainter
     try:
         bucket_list = parse_buckets(buckets)
         model = load_inpainter(model_dir=model_dir, saved_model=saved_model, checkpoint=checkpoint)
     except (FileNotFoundError, ValueError) as e:
         return error(str(e))
-    size = image_size or (model.config.image_size if model.config is not None else None)
+    size = image_size or (model.config.data.image_size if model.config is not None else None)
     if not size:
         return error("--image_size is required (the model's config is unknown)")
     try:

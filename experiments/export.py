@@ -6,15 +6,15 @@ Reads ``<model_dir>/config.json`` and restores only the generator from the lates
 ``<model_dir>/checkpoints`` (or ``--checkpoint``). The SavedModel's ``serving_default`` signature
 takes ``image`` (uint8 ``[N,H,W,3]``) and ``mask`` (uint8 ``[N,H,W,1]``, non-zero = hole), any H
 and W, and returns ``inpainted`` (uint8 ``[N,H,W,3]``, known pixels unchanged) and ``gradient``
-(float32 ``[N,H,W,2]``, the predicted gradient map; zeros for ``guidance='none'``). It loads with
-plain ``tf.saved_model.load`` (no gain_tf needed)::
+(float32, the predicted gradient map ``[N,H,W,2]``; the edge map ``[N,H,W,1]`` for
+``guidance='edge'``, whose Canny input is computed in the graph; zeros ``[N,H,W,2]`` for
+``guidance='none'``). It loads with plain ``tf.saved_model.load`` (no gain_tf needed)::
 
     m = tf.saved_model.load("export/gain_small")
     out = m.signatures["serving_default"](image=images_uint8, mask=holes_uint8)
 
 The export is written to a temporary folder, reloaded and checked against the in-memory model,
-then renamed into place. ``guidance='edge'`` models are refused (their OpenCV edge input cannot be
-computed in the graph): run them from the checkpoint with experiments/inpaint.py.
+then renamed into place. Run folders of gain-tf 0.1 (a flat ``config.json``) export too.
 """
 from __future__ import annotations
 
@@ -37,7 +37,8 @@ def run(model_dir, export_dir, checkpoint=None) -> int:
     if not model_dir or not export_dir:
         print("error: --model_dir and --export_dir are required", file=sys.stderr)
         return 1
-    from gain_tf.export import export_saved_model, load_generator
+    from gain_tf.export import export_saved_model
+    from gain_tf.inference import load_generator
     try:
         generator = load_generator(model_dir, checkpoint)
         path = export_saved_model(generator, export_dir)

@@ -78,7 +78,7 @@ def read_inputs(image_path: str, mask_path: str):
 
 def inpaint_file(get_inpainter, image_path: str, mask_path: str, output_path: str) -> None:
     """Reads, inpaints (``get_inpainter()`` gives the model, loaded on first use) and writes one image."""
-    from gain_tf.export import inpaint_arrays
+    from gain_tf.inference import inpaint_arrays
     from gain_tf.images import write_png
 
     image, hole = read_inputs(image_path, mask_path)
@@ -112,7 +112,7 @@ def run(image=None, mask=None, output=None, image_dir=None, mask_dir=None, outpu
 
     def get_inpainter():
         if "model" not in cache:
-            from gain_tf.export import load_inpainter
+            from gain_tf.inference import load_inpainter
             try:
                 cache["model"] = load_inpainter(model_dir=model_dir, saved_model=saved_model,
                                                 checkpoint=checkpoint)

@@ -35,22 +35,23 @@ def define_flags():
 def branch1_holes(generator, image, valid):
     """``[(block name, mask [H/4, W/4])]`` after each block of branch 1 at 1/4 resolution, from
     the last stride-2 block on (the priority blocks follow it)."""
-    masks = generator((image, valid), return_masks=True)["masks"]
-    quarter = image.shape[1] // 2 ** generator.config.num_downsamples
+    masks = generator(generator.guidance.serving_inputs(image, valid), return_masks=True)["masks"]
+    quarter = image.shape[1] // 2 ** generator.config.model.num_downsamples
     return [(name, m[0, ..., 0].numpy()) for name, m in masks
             if name.startswith("structure_") and m.shape[1] == quarter]
 
 
-def shrinkage(generator, image_uint8, valid, zoom=2):
+def shrinkage(generator, image_uint8, valid, tile=128):
     """The table rows ``(block, holes left, admitted)`` and the picture strip (uint8 RGB): the
     masked input, then the mask (holes white) after the last stride-2 block, after each priority
     dilation block, and after every later block until the hole is closed, labelled with the hole
-    pixels left."""
+    pixels left; each tile ``tile`` px wide (nearest resize)."""
     import numpy as np
     import tensorflow as tf
 
-    from gain_tf import metrics
-    image = tf.constant(image_uint8[None].astype(np.float32) / 127.5 - 1.0)
+    from gain_tf.evaluation.report import make_grid, masked_input_picture
+    from gain_tf.images import to_model_range
+    image = tf.constant(to_model_range(image_uint8[None]))
     steps = branch1_holes(generator, image, tf.constant(valid[None]))
     rows, before = [], None
     for name, m in steps:
@@ -59,21 +60,19 @@ def shrinkage(generator, image_uint8, valid, zoom=2):
         before = holes
     # The picture: input, the last stride-2 block, the end of each priority dilation block, then
     # every block until the hole is closed.
-    config = generator.config
+    config = generator.config.model
     last = f"_{config.dilations[-1]}"
     keep = [i for i, (name, _) in enumerate(steps)
             if i == 0 or (name.endswith(last) and int(name.split("_dil")[1].split("_")[0])
                           <= config.mask_priority_blocks)]
     closed = next((i for i, row in enumerate(rows) if row[1] == 0), len(rows) - 1)
     keep += [i for i in range(keep[-1] + 1, closed + 1)]
-    size = image_uint8.shape[0]
-    tiles = [metrics.masked_input_picture(image_uint8, valid)[::zoom, ::zoom]]
-    for i in keep:
-        m = steps[i][1]
-        up = np.repeat(np.repeat(m, size // m.shape[0], 0), size // m.shape[1], 1)
-        tiles.append(metrics.masked_input_picture(image_uint8, up)[::zoom, ::zoom])
+    picture = lambda m: masked_input_picture(image_uint8, tf.image.resize(
+        m[..., None], image_uint8.shape[:2], method="nearest").numpy())
+    resize = lambda im: tf.image.resize(im, (tile, tile), method="nearest").numpy().astype(np.uint8)
+    tiles = [resize(picture(valid[..., 0]))] + [resize(picture(steps[i][1])) for i in keep]
     labels = ["input"] + [f"{rows[i][0]}: {rows[i][1]}" for i in keep]
-    return rows, metrics.make_grid([tiles], labels)
+    return rows, make_grid([tiles], labels)
 
 
 def main(argv):
@@ -84,7 +83,7 @@ def main(argv):
     from gain_tf.images import read_image, write_png
     from gain_tf.masks import bucket_mask
     if FLAGS.model_dir:
-        from gain_tf.export import load_generator
+        from gain_tf.inference import load_generator
         generator = load_generator(FLAGS.model_dir)
     else:
         from gain_tf.config import get_config
@@ -92,9 +91,6 @@ def main(argv):
         tf.keras.utils.set_random_seed(FLAGS.seed)
         generator = GAINGenerator(get_config("paper", image_channels=FLAGS.image_channels,
                                              gradient_channels=FLAGS.gradient_channels))
-    if generator.config.guidance == "edge":
-        raise app.UsageError("--model_dir: an edge-guided model needs its edge input; use a "
-                             "gradient-guided run")
     size = FLAGS.size
     if FLAGS.image:
         import cv2

@@ -71,9 +71,7 @@ DEFAULT_MASK_POOL_SIZE = 2000
 _POOL_CACHE: dict = {}
 
 
-# ------------------------------------------------------------------------------------------------
-# Sources
-# ------------------------------------------------------------------------------------------------
+# -------------------- Sources ------------------------------------------------------------------
 
 def resolve_source(source, split: str | None = None) -> tuple[str, list[str]]:
     """``('records' | 'images', sorted files)`` for a glob, file list, record folder or image folder."""
@@ -160,9 +158,7 @@ def _seed_base(seed: int, pipeline_id: int = 0) -> int:
     return (int(seed) * 1_000_003 + int(pipeline_id) * 7919) % (2 ** 62)
 
 
-# ------------------------------------------------------------------------------------------------
-# Masks for training
-# ------------------------------------------------------------------------------------------------
+# -------------------- Masks for training -------------------------------------------------------
 
 def _cached_pool(kind: str, size: int, pool_size: int, seed: int, build) -> np.ndarray:
     """The pool ``build(pool_size, size, seed)`` of ``kind``, cached per process; one pool at a time
@@ -287,9 +283,7 @@ def train_mask_dataset(masks, size: int, seed: int = 0, pipeline_id: int = 0,
                      "or an array")
 
 
-# ------------------------------------------------------------------------------------------------
-# Training
-# ------------------------------------------------------------------------------------------------
+# -------------------- Training -----------------------------------------------------------------
 
 def train_dataset(source, batch_size: int, image_size: int = 256, masks="free_form", seed: int | None = None,
                   deterministic: bool = False, repeat: bool = True, input_context=None, *,
@@ -380,9 +374,16 @@ def train_dataset(source, batch_size: int, image_size: int = 256, masks="free_fo
     return ds.with_options(opts)
 
 
-# ------------------------------------------------------------------------------------------------
-# Evaluation
-# ------------------------------------------------------------------------------------------------
+def training_dataset_fn(config, source, seed: int = 0, deterministic: bool = False):
+    """``input_context -> tf.data.Dataset`` of per-replica training batches of a ``GAINConfig``:
+    its ``data`` section (size, global batch, masks) plus what its guidance adds (edge maps)."""
+    from gain_tf.guidance import guidance_for
+    d, guide = config.data, guidance_for(config.model)
+    return lambda ctx: train_dataset(source, d.batch_size, d.image_size, d.masks, seed, deterministic,
+                                     input_context=ctx).map(guide.add_to_batch)
+
+
+# -------------------- Evaluation ---------------------------------------------------------------
 
 def bucket_mask_files(mask_dir: str, bucket, size: int, count: int | None = None) -> list[str]:
     """The mask files of ``mask_dir`` (sorted) whose hole ratio at ``size x size`` lies in ``bucket``."""

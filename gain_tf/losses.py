@@ -1,4 +1,4 @@
-"""GAIN's losses, each a small pure function (GAIN_SPEC.md, "Discriminators and losses").
+"""GAIN's losses, each a small pure function with its formula (README, "Deviations and choices").
 
 The hinge losses come from tensorflow-gan, imported here and nowhere else, so a move to Keras 3
 (where tensorflow-gan does not import) replaces two lines. Every loss is a mean over the *global*

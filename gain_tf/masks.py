@@ -53,11 +53,6 @@ def valid_from_hole_mask(hole_mask, threshold: int = 0, dtype=tf.float32):
     return tf.cast(m <= tf.cast(threshold, m.dtype), dtype)
 
 
-def composite(prediction, target, valid):
-    """``prediction ⊙ (1 − M) + target ⊙ M``: the prediction in holes, the target where known."""
-    return prediction * (1.0 - valid) + target * valid
-
-
 def hole_mask_from_valid(valid):
     """Library valid mask (1 = known) -> uint8 hole mask (255 = hole, 0 = known), numpy or tensor."""
     if isinstance(valid, np.ndarray):

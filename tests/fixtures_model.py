@@ -24,7 +24,7 @@ def tiny_model_dir() -> str:
     import tensorflow as tf
 
     from gain_tf.config import get_config
-    from gain_tf.export import build_generator
+    from gain_tf.inference import build_generator
     from gain_tf.images import atomic_write_bytes
     from gain_tf.models.generator import GAINGenerator
 
@@ -103,9 +103,9 @@ def random_batch(n: int, height: int, width: int, seed: int = 0):
 
 
 def tiny_inpainter():
-    """An in-memory :class:`gain_tf.export.Inpainter` of the tiny generator (traced once, cached)."""
+    """An in-memory :class:`gain_tf.inference.Inpainter` of the tiny generator (traced once, cached)."""
     if "inpainter" not in _CACHE:
-        from gain_tf.export import Inpainter
+        from gain_tf.inference import Inpainter
 
         _CACHE["inpainter"] = Inpainter.from_generator(tiny_generator())
     return _CACHE["inpainter"]

@@ -24,9 +24,9 @@ def ablation_run(tmp_path_factory):
     write_scene_folder(data, 8, size=32, seed=0)
     out = str(root / "out")
     # A shallower tiny network (one dilation block of two rates per branch) keeps tracing short.
-    rows = ablation.run("tiny", data, None, out, VARIANTS, steps=2, batch_size=4, image_size=32,
-                        num_images=4, buckets=BUCKETS[2:4], seed=0, num_grid=2, export=True,
-                        config_overrides=SHALLOW)
+    config = get_config("tiny", steps=2, batch_size=4, image_size=32, **SHALLOW)
+    rows = ablation.run(config, data, None, out, VARIANTS, num_images=4, buckets=BUCKETS[2:4],
+                        seed=0, num_grid=2, export=True)
     return out, rows
 
 
@@ -74,7 +74,7 @@ def test_every_variant_trained_and_exported(ablation_run, variant):
 def test_rerun_does_not_retrain(ablation_run, capsys):
     out, _ = ablation_run
     before = os.path.getmtime(os.path.join(out, "gain", "done.json"))
-    config = get_config("tiny", image_size=32, batch_size=4, **SHALLOW)
-    ablation.train_variant("gain", config, os.path.join(out, "gain"), None, 2, 4, 0)
+    config = get_config("tiny", steps=2, image_size=32, batch_size=4, **SHALLOW)
+    ablation.train_variant("gain", config, os.path.join(out, "gain"), None, 0)
     assert "trained earlier" in capsys.readouterr().out
     assert os.path.getmtime(os.path.join(out, "gain", "done.json")) == before

@@ -5,14 +5,15 @@ import os
 import numpy as np
 
 from experiments.demo import run_demo
-from gain_tf.export import inpaint_arrays, load_saved_model
+from gain_tf.config import get_config
+from gain_tf.inference import inpaint_arrays, load_saved_model
 from gain_tf.images import read_image, read_gray
 from gain_tf.synthetic import generate_scenes
 
 
 def test_demo_end_to_end_small(tmp_path):
-    out = run_demo(str(tmp_path / "demo"), image_size=32, steps=3, batch_size=4, num_train=16,
-                   num_eval=4)
+    config = get_config("demo", image_size=32, steps=3, batch_size=4)
+    out = run_demo(str(tmp_path / "demo"), config=config, num_train=16, num_eval=4)
     for name in ("demo_grid.png", "mask_shrinkage.png", "results.md", "results.csv"):
         assert os.path.getsize(os.path.join(out, name)) > 0, name
     table = open(os.path.join(out, "results.md")).read()

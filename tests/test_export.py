@@ -1,5 +1,5 @@
 """SavedModel export: same output as the in-memory generator at any size, known pixels bit-exact,
-loadable by plain TensorFlow (checked in one subprocess without gain_tf), clear loading errors."""
+loadable by plain TensorFlow (checked in one subprocess without gain_tf)."""
 import json
 import os
 import subprocess
@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gain_tf import export
-from gain_tf.config import get_config
+from gain_tf import inference
+
 from gain_tf.images import to_model_range, to_uint8
 from gain_tf.masks import valid_from_hole_mask
-from tests.fixtures_model import random_batch, tiny_export_dir, tiny_generator, tiny_inpainter, tiny_model_dir
+from tests.fixtures_model import random_batch, tiny_export_dir, tiny_generator, tiny_inpainter
 
 SUBPROCESS = textwrap.dedent("""
     import sys
@@ -38,7 +38,7 @@ SUBPROCESS = textwrap.dedent("""
 
 def reference(generator, images, holes):
     """In-memory reference: pad symmetrically (numpy), run G eagerly, crop, uint8 of the composite."""
-    m = generator.config.multiple
+    m = generator.config.model.multiple
     n, h, w, _ = images.shape
     ph, pw = (-h) % m, (-w) % m
     pad = ((0, 0), (0, ph), (0, pw), (0, 0))
@@ -94,49 +94,13 @@ def test_matches_in_memory_generator(served, key):
 
 
 def test_in_memory_serving_fn_and_inpaint_arrays_agree(served):
+    """The in-memory path (gain_tf.inference) gives what the exported SavedModel gives."""
     images, holes = served["b"]
     inp = tiny_inpainter()
-    one, grad = export.inpaint_arrays(inp, images[0], holes[0, ..., 0], return_gradient=True)
+    one, grad = inference.inpaint_arrays(inp, images[0], holes[0, ..., 0], return_gradient=True)
     assert one.shape == images.shape[1:] and grad.shape == images.shape[1:3] + (2,)
     np.testing.assert_array_equal(one, served["res"]["b_inpainted"][0])
     with pytest.raises(ValueError, match="does not match"):
-        export.inpaint_arrays(inp, images[0], holes[0, :-1])
+        inference.inpaint_arrays(inp, images[0], holes[0, :-1])
 
 
-def test_pad_to_multiple_is_symmetric_for_any_size():
-    x = np.arange(3 * 2).reshape(1, 3, 2, 1)
-    got = export.pad_to_multiple(tf.constant(x), 8).numpy()
-    assert got.shape == (1, 8, 8, 1)
-    want = np.pad(np.pad(x, ((0, 0), (0, 3), (0, 2), (0, 0)), mode="symmetric"),
-                  ((0, 0), (0, 2), (0, 4), (0, 0)), mode="symmetric")
-    np.testing.assert_array_equal(got, want)  # pads larger than the image mirror again
-    np.testing.assert_array_equal(got[:, :3, :2], x)
-
-
-def test_load_generator_restores_only_the_generator():
-    g = export.load_generator(tiny_model_dir())
-    ref = tiny_generator()
-    assert len(g.variables) == len(ref.variables)
-    for a, b in zip(g.variables, ref.variables):
-        np.testing.assert_array_equal(a.numpy(), b.numpy())
-
-
-def test_load_errors_name_the_path(tmp_path):
-    with pytest.raises(FileNotFoundError, match="model directory not found"):
-        export.load_generator(str(tmp_path / "nope"))
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    with pytest.raises(FileNotFoundError, match=r"empty/config\.json"):
-        export.load_generator(str(empty))
-    (empty / "config.json").write_text(get_config("tiny").to_json())
-    with pytest.raises(FileNotFoundError, match=r"empty/checkpoints: no checkpoint"):
-        export.load_generator(str(empty))
-    with pytest.raises(FileNotFoundError, match=r"ckpt-99"):
-        export.load_generator(tiny_model_dir(), checkpoint=str(tmp_path / "ckpt-99"))
-    with pytest.raises(FileNotFoundError, match="not a SavedModel"):
-        export.load_saved_model(str(empty))
-    # A checkpoint of another architecture: a clear error naming the checkpoint.
-    (empty / "config.json").write_text(get_config("tiny", image_channels=6).to_json())
-    ckpt = os.path.join(tiny_model_dir(), "checkpoints")
-    with pytest.raises(ValueError, match="could not restore the generator"):
-        export.load_generator(str(empty), checkpoint=ckpt)

@@ -1,6 +1,5 @@
 """The gradient operator: image_gradient, G's input gradient, GradientFilter."""
 import numpy as np
-import pytest
 import tensorflow as tf
 
 from gain_tf.layers import GradientFilter, gradient_input, image_gradient

@@ -14,7 +14,7 @@ def test_table_counts_the_masks_and_the_picture_shows_them():
     g = GAINGenerator(get_config("tiny", structure_dilation_blocks=3, mask_priority_blocks=2))
     image = generate_scene(np.random.default_rng(0), 64)
     valid = bucket_mask((0.5, 0.6), 0, 64, 64)
-    rows, picture = shrinkage(g, image, valid, zoom=1)
+    rows, picture = shrinkage(g, image, valid, tile=64)
     names = [r[0] for r in rows]
     assert names[0] == "down2" and names[1:5] == ["dil1_2", "dil1_4", "dil1_8", "dil1_16"]
     assert len(rows) == 1 + 3 * 4

@@ -1,6 +1,6 @@
 """GAI-Block: the gradient-augmented block that replaces every convolution of GAIN's generator.
 
-Data flow (GAIN_SPEC.md, "GAI-Block")::
+Data flow (README, "Deviations and choices")::
 
     I1,  M' = Pconv_II(X_I, M)            # k, stride, dilation   (M' may be restricted by MaskShrink)
     G1       = Pconv_GG(X_G, M)            # same hyper-parameters, own weights

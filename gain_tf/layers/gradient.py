@@ -1,6 +1,6 @@
 """The gradient operator, in one place: image gradients, G's input gradient, and GradientFilter.
 
-The operator (GAIN_SPEC.md, "Image gradient") is a 3×3 Sobel filter divided by 8, so a unit ramp
+The operator (README, "Deviations and choices") is a 3×3 Sobel filter divided by 8, so a unit ramp
 has gradient 1. It is used on grayscale images (:func:`image_gradient`), on G's input
 (:func:`gradient_input`) and on every channel of a feature map (:class:`GradientFilter`).
 """

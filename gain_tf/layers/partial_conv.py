@@ -1,6 +1,6 @@
 """Partial convolution (Liu et al., ECCV 2018) with a single-channel mask per stream.
 
-Formula (GAIN_SPEC.md, "Partial convolution"), for each output position with input window ``w``::
+Formula (README, "Deviations and choices"), for each output position with input window ``w``::
 
     X' = W · (X ⊙ M)_w · (k_h · k_w / sum(M_w)) + b     where sum(M_w) > 0, else 0
     M' = [sum(M_w) > 0]

@@ -50,3 +50,13 @@ class PatchDiscriminator(tf.keras.Model):
     def get_config(self):
         return {"channels": self.channels, "kernel_size": self.kernel_size,
                 "leaky_slope": self.leaky_slope}
+
+
+def build_discriminators(config) -> tuple:
+    """``(D^I, D^S)`` of a :class:`gain_tf.config.GAINConfig` (``D^S`` is None without a guidance
+    stream), named ``d_image`` and ``d_guide``."""
+    from gain_tf.guidance import guidance_for
+    m = config.model
+    make = lambda name: PatchDiscriminator(m.disc_channels, m.disc_kernel, m.disc_leaky_slope,
+                                           name=name)
+    return make("d_image"), (make("d_guide") if guidance_for(m).channels else None)

@@ -1,6 +1,6 @@
 """GAINGenerator: GAIN's one-stage, two-branch generator built of GAI-Blocks.
 
-Layout (GAIN_SPEC.md, "Generator G"), widths ``c_I`` / ``c_G`` from the config::
+Layout (README, "Deviations and choices"), widths ``c_I`` / ``c_G`` from ``config.model``::
 
     inputs: I1 = I ⊙ M, guidance ∇I1 (or edges), M
     branch b ∈ {structure, content}:
@@ -18,9 +18,10 @@ from __future__ import annotations
 import tensorflow as tf
 
 from gain_tf.config import GAINConfig
-from gain_tf.layers import ContextualAttention, GAIBlock, MaskShrink, gradient_input
+from gain_tf.guidance import guidance_for
+from gain_tf.layers import ContextualAttention, GAIBlock, MaskShrink
+from gain_tf.layers.composite import composite
 from gain_tf.layers.contextual_attention import resize_nearest_aligned
-from gain_tf.masks import composite
 
 
 def upsample(x, valid):
@@ -41,7 +42,7 @@ class GAINGenerator(tf.keras.Model):
 
     Input: ``image [B,H,W,3]`` in [-1, 1], ``valid [B,H,W,1]`` (1 = known, 0 = hole), and for
       ``guidance='edge'`` the masked binary edge map ``[B,H,W,1]`` (computed in the input pipeline,
-      see :mod:`gain_tf.edges`). H, W must be multiples of ``config.multiple``.
+      see :mod:`gain_tf.guidance`). H, W must be multiples of ``config.model.multiple``.
     Output: dict with ``image`` (I*, [-1, 1]), ``gradient`` (the guidance map ∇I* ``[B,H,W,2]``, or
       the edge logits ``[B,H,W,1]``; absent for ``guidance='none'``), ``composite``; with
       ``return_masks=True`` also ``masks``: a list of ``(block name, valid mask)`` in order (for
@@ -52,8 +53,9 @@ class GAINGenerator(tf.keras.Model):
     def __init__(self, config: GAINConfig, **kwargs):
         super().__init__(**kwargs)
         self.config = config
-        c = config
-        gc = c.gradient_channels if c.guidance != "none" else 0
+        self.guidance = guidance_for(config.model)
+        c = config.model
+        gc = c.gradient_channels if self.guidance.channels else 0
         block = lambda ci, cg, k, name, **kw: GAIBlock(
             ci, cg if gc else 0, k, activation=c.activation, fusion=c.fusion == "gai", name=name, **kw)
         self.branches = {}
@@ -85,16 +87,12 @@ class GAINGenerator(tf.keras.Model):
         for i in range(c.num_downsamples):
             ci, cg = ci // 2, cg // 2
             self.decoder_blocks.append(block(ci, cg, 3, f"decoder_up{i + 1}"))
-        self.output_block = GAIBlock(3, c.guidance_channels, 3, activation=None,
+        self.output_block = GAIBlock(3, self.guidance.channels, 3, activation=None,
                                      fusion=c.fusion == "gai", name="output")
 
-    def guidance_input(self, image, valid):
-        """G's input guidance from the image and the valid mask (``∇I1`` for gradient guidance)."""
-        if self.config.guidance == "gradient":
-            return gradient_input(image, valid)
-        if self.config.guidance == "none":
-            return tf.zeros(tf.concat([tf.shape(image)[:3], [0]], 0), image.dtype)
-        raise ValueError("guidance='edge': pass the masked edge map as G((image, valid, edges))")
+    def example_inputs(self, size: int, batch: int = 1) -> tuple:
+        """Blank inputs (zeros image, all-known mask, and an edge map if needed) of ``size``²."""
+        return self.guidance.example_inputs(size, batch)
 
     def _run_branch(self, name, img, grad, valid, masks, hole_valid=None):
         for layer in self.branches[name]:
@@ -117,7 +115,7 @@ class GAINGenerator(tf.keras.Model):
         dtype = self.compute_dtype
         image = tf.cast(image, dtype)
         valid = tf.stop_gradient(tf.cast(valid, dtype))
-        guide = tf.cast(inputs[2], dtype) * valid if len(inputs) > 2 else self.guidance_input(image, valid)
+        guide = self.guidance.generator_input(image, valid, inputs[2] if len(inputs) > 2 else None)
         img0 = image * valid
         masks = []
         s_img, s_grad, s_valid = self._run_branch("structure", img0, guide, valid, masks)
@@ -135,7 +133,7 @@ class GAINGenerator(tf.keras.Model):
         image32 = tf.cast(inputs[0], tf.float32)
         out = {"image": out_image,
                "composite": composite(out_image, image32, valid32)}
-        if self.config.guidance != "none":
+        if self.guidance.channels:
             out["gradient"] = tf.cast(grad, tf.float32)
         if return_masks:
             out["masks"] = [(n, tf.cast(v, tf.float32)) for n, v in masks]

@@ -1,0 +1,94 @@
+"""RunDir: the layout of a training run's folder (config, checkpoints, logs, done marker), in one place.
+
+::
+
+    <run>/config.json        the run's GAINConfig (nested; gain-tf 0.1's flat form still reads)
+    <run>/checkpoints/       ckpt-<step>.index / .data-*, written by the trainer
+    <run>/train/             TensorBoard logs
+    <run>/done.json          written when a run finished (the ablation and the demo reuse it)
+
+Errors name the path that is missing or wrong.
+"""
+from __future__ import annotations
+
+import json
+import os
+from typing import Optional
+
+from gain_tf.config import GAINConfig
+from gain_tf.images import atomic_write_bytes
+
+CONFIG_FILE = "config.json"
+CHECKPOINT_SUBDIR = "checkpoints"
+LOG_SUBDIR = "train"
+DONE_FILE = "done.json"
+
+
+class RunDir:
+    """A training run's folder: ``RunDir("runs/x").config_path`` etc."""
+
+    def __init__(self, path: str):
+        self.path = str(path)
+        self.config_path = os.path.join(self.path, CONFIG_FILE)
+        self.checkpoint_dir = os.path.join(self.path, CHECKPOINT_SUBDIR)
+        self.log_dir = os.path.join(self.path, LOG_SUBDIR)
+        self.done_path = os.path.join(self.path, DONE_FILE)
+
+    def __repr__(self):
+        return f"RunDir({self.path!r})"
+
+    # ------------------------------------------------------------------ config
+    def read_config(self) -> GAINConfig:
+        """The run's :class:`GAINConfig`; errors name the missing or invalid file."""
+        if not os.path.isdir(self.path):
+            raise FileNotFoundError(f"{self.path}: model directory not found")
+        try:
+            with open(self.config_path) as f:
+                return GAINConfig.from_json(f.read())
+        except FileNotFoundError:
+            raise FileNotFoundError(f"{self.config_path}: missing (not a training run folder?)") from None
+        except (ValueError, TypeError, KeyError) as e:
+            raise ValueError(f"{self.config_path}: not a valid GAINConfig "
+                             f"({type(e).__name__}: {e})") from None
+
+    def write_config(self, config: GAINConfig) -> None:
+        """Writes ``config.json`` (atomically) unless the run has one already."""
+        if not os.path.exists(self.config_path):
+            os.makedirs(self.path, exist_ok=True)
+            atomic_write_bytes(self.config_path, config.to_json().encode())
+
+    def changed_fields(self, config: GAINConfig) -> list:
+        """Sorted leaf names whose value in ``config`` differs from the run's ``config.json``
+        (empty when they agree or there is no ``config.json`` yet)."""
+        if not os.path.exists(self.config_path):
+            return []
+        old, new = self.read_config().flat(), config.flat()
+        return sorted(k for k in new if old.get(k) != new[k])
+
+    # ------------------------------------------------------------------ checkpoints
+    def latest_checkpoint(self, checkpoint: Optional[str] = None) -> str:
+        """The checkpoint prefix to restore: ``checkpoint`` (a prefix or a folder) or the latest in
+        ``checkpoints/``. Raises ``FileNotFoundError`` naming the path when there is none."""
+        import tensorflow as tf
+        if checkpoint:
+            if os.path.isdir(checkpoint):
+                found = tf.train.latest_checkpoint(checkpoint)
+                if not found:
+                    raise FileNotFoundError(f"{checkpoint}: no checkpoint found in this directory")
+                return found
+            if not os.path.isfile(checkpoint + ".index"):
+                raise FileNotFoundError(f"{checkpoint}: no such checkpoint (no {checkpoint}.index)")
+            return checkpoint
+        found = (tf.train.latest_checkpoint(self.checkpoint_dir)
+                 if os.path.isdir(self.checkpoint_dir) else None)
+        if not found:
+            raise FileNotFoundError(f"{self.checkpoint_dir}: no checkpoint found (train the model "
+                                    "first, or pass --checkpoint)")
+        return found
+
+    # ------------------------------------------------------------------ done marker
+    def is_done(self) -> bool:
+        return os.path.exists(self.done_path)
+
+    def mark_done(self, info: dict) -> None:
+        atomic_write_bytes(self.done_path, json.dumps(info).encode())

@@ -1,0 +1,228 @@
+"""The training loop: models and optimisers under a strategy, exact-resume checkpoints, NaN guard, progress.
+
+Usage::
+
+    trainer = Trainer(config, TrainOptions(model_dir="runs/x"), strategy)
+    trainer.train(training_dataset_fn(config, "records/train"))   # to config.optim.steps
+
+What one step computes is :class:`gain_tf.train.gan_step.GANStep`; what TensorBoard shows is
+:mod:`gain_tf.train.summaries`; the run folder's layout is :class:`gain_tf.run_dir.RunDir`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import time
+from typing import Callable, Dict, Optional
+
+import tensorflow as tf
+from absl import logging
+
+from gain_tf.config import GAINConfig
+from gain_tf.models import GAINGenerator, build_discriminators
+from gain_tf.progress import Progress
+from gain_tf.run_dir import RunDir
+from gain_tf.train.gan_step import GANStep
+from gain_tf.train import summaries
+
+
+class TrainingDivergedError(RuntimeError):
+    """A loss became NaN or Inf; the message names the step and the loss."""
+
+
+def make_strategy(name: str = "default") -> tf.distribute.Strategy:
+    """``default`` (one device), ``mirrored`` (all local devices; logical CPUs included) or
+    ``multiworker`` (MultiWorkerMirroredStrategy, cluster from ``TF_CONFIG``)."""
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        gpus = tf.config.list_logical_devices("GPU")
+        devices = [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]
+        return tf.distribute.MirroredStrategy(devices)
+    if name == "multiworker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise ValueError(f"--strategy must be default, mirrored or multiworker, got {name!r}")
+
+
+@dataclasses.dataclass
+class TrainOptions:
+    """How to run (what to build and for how many steps is the :class:`GAINConfig`)."""
+
+    model_dir: str
+    seed: int = 0
+    mixed_precision: bool = False
+    jit: bool = False
+    log_every: int = 10
+    image_every: int = 100
+    checkpoint_every: int = 100
+    keep_checkpoints: int = 3
+    progress: bool = True
+
+
+class Trainer:
+    """Builds G, D^I, D^S and two Adam optimisers under a strategy, and trains them.
+
+    Batches are dicts with ``image [b,H,W,3]`` in [-1, 1] and ``valid [b,H,W,1]`` (1 = known),
+    plus what the guidance adds (:meth:`gain_tf.guidance.Guidance.add_to_batch`); ``dataset_fn``
+    gets a ``tf.distribute.InputContext`` and returns per-replica batches of the global batch
+    ``config.data.batch_size``.
+    """
+
+    def __init__(self, config: GAINConfig, options: TrainOptions,
+                 strategy: Optional[tf.distribute.Strategy] = None):
+        self.config = config
+        self.options = options
+        self.run_dir = RunDir(options.model_dir)
+        self.strategy = strategy or tf.distribute.get_strategy()
+        if options.mixed_precision:
+            tf.keras.mixed_precision.set_global_policy("mixed_float16")
+        with self.strategy.scope():
+            self.generator = GAINGenerator(config, name="generator")
+            self.d_image, self.d_guide = build_discriminators(config)
+            self.g_optimizer = self._adam()
+            self.d_optimizer = self._adam()
+            self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step",
+                                    aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+        self._built = False
+        self.checkpoint = tf.train.Checkpoint(
+            step=self.step, generator=self.generator, d_image=self.d_image,
+            g_optimizer=self.g_optimizer, d_optimizer=self.d_optimizer,
+            **({"d_guide": self.d_guide} if self.d_guide is not None else {}))
+        self.manager = tf.train.CheckpointManager(self.checkpoint, self.run_dir.checkpoint_dir,
+                                                  max_to_keep=options.keep_checkpoints)
+        self.gan_step = GANStep(config, self.generator, (self.d_image, self.d_guide),
+                                self.g_optimizer, self.d_optimizer, self.strategy, self.step,
+                                options.seed, options.jit)
+
+    def _adam(self):
+        o = self.config.optim
+        lr = o.learning_rate
+        if o.lr_decay == "cosine":  # a function of the optimiser's own step count: resumes exactly
+            lr = tf.keras.optimizers.schedules.CosineDecay(o.learning_rate, o.steps)
+        opt = tf.keras.optimizers.Adam(lr, beta_1=o.beta_1, beta_2=o.beta_2)
+        if self.options.mixed_precision:
+            opt = tf.keras.mixed_precision.LossScaleOptimizer(opt)
+        return opt
+
+    @property
+    def discriminators(self):
+        return self.gan_step.discriminators
+
+    def build(self, height: int, width: int):
+        """Creates every variable (models and both optimisers' slots) so checkpoints restore exactly."""
+        if self._built:
+            return
+        m = self.config.model.multiple
+        if height % m or width % m:
+            raise ValueError(f"image size {height}x{width} is not a multiple of {m} "
+                             f"(config {self.config.name!r})")
+        with self.strategy.scope():
+            image, valid = tf.zeros((1, height, width, 3)), tf.ones((1, height, width, 1))
+            out = self.generator(self.generator.guidance.serving_inputs(image, valid))
+            self.d_image((image, valid))
+            if self.d_guide is not None:
+                self.d_guide((out["gradient"], valid))
+            self.g_optimizer.build(self.generator.trainable_variables)
+            self.d_optimizer.build(self.gan_step.d_variables())
+        self._built = True
+
+    def train_step(self, batch):
+        """One distributed step on a (distributed) batch; returns the global-mean losses."""
+        return self.gan_step(batch)
+
+    # ------------------------------------------------------------------ checkpoints
+    def restore(self) -> int:
+        """Restores the latest checkpoint if there is one; returns the step to continue from.
+
+        Raises ``ValueError`` naming ``model_dir`` and the config fields that differ when the
+        checkpoint does not fit this run's models and optimisers.
+        """
+        latest = self.manager.latest_checkpoint
+        if latest:
+            try:
+                self.checkpoint.restore(latest).assert_existing_objects_matched()
+            except AssertionError as e:
+                changed = ", ".join(self.changed_config_fields()) or "none recorded"
+                raise ValueError(
+                    f"{self.options.model_dir}: checkpoint {latest} does not match this run's "
+                    f"config (fields differing from its config.json: {changed}); use another "
+                    f"--model_dir or the run's own config") from e
+            logging.info("resumed from %s at step %d", latest, int(self.step.numpy()))
+        return int(self.step.numpy())
+
+    def changed_config_fields(self) -> list:
+        """Fields of this run's config that differ from ``model_dir/config.json`` (if any)."""
+        return self.run_dir.changed_fields(self.config)
+
+    def _write_config(self):
+        changed = self.changed_config_fields()
+        if changed:
+            logging.warning("%s differs from this run's config in %s; the checkpoint may not "
+                            "match", self.run_dir.config_path, ", ".join(changed))
+        self.run_dir.write_config(self.config)
+
+    # ------------------------------------------------------------------ the loop
+    def train(self, dataset_fn: Callable, steps: Optional[int] = None) -> Dict[str, float]:
+        """Trains to ``steps`` (default ``config.optim.steps``, which the schedule also ends at;
+        a smaller ``steps`` stops early), resuming from the latest checkpoint.
+
+        On resume, the first ``step`` batches are skipped, so a deterministic pipeline continues
+        exactly where it was. Returns the last step's losses. Raises
+        :class:`TrainingDivergedError` on a NaN/Inf loss, without writing a checkpoint of the
+        diverged weights.
+        """
+        opts = self.options
+        steps = self.config.optim.steps if steps is None else steps
+        size = self.config.data.image_size
+        os.makedirs(opts.model_dir, exist_ok=True)
+        self._write_config()
+        self.build(size, size)
+        start = self.restore()
+        if start >= steps:
+            logging.info("already at step %d >= %d: nothing to do", start, steps)
+            return {}
+        dist = self.strategy.distribute_datasets_from_function(
+            lambda ctx: dataset_fn(ctx).skip(start))
+        writer = tf.summary.create_file_writer(self.run_dir.log_dir)
+        progress = Progress(steps - start, desc="train") if opts.progress else None
+        metrics, vis_batch = {}, None
+        it = iter(dist)
+        t0 = time.perf_counter()
+        for step in range(start + 1, steps + 1):
+            try:
+                batch = next(it)
+            except StopIteration:
+                raise ValueError("the training dataset ran out; pass a repeating dataset") from None
+            if vis_batch is None:
+                vis_batch = self._first_local(batch)
+            metrics = {k: float(v) for k, v in self.train_step(batch).items()}
+            bad = [k for k, v in metrics.items() if not math.isfinite(v)]
+            if bad:
+                writer.flush()
+                last = self.manager.latest_checkpoint or "none yet"
+                raise TrainingDivergedError(
+                    f"step {step}: loss {bad[0]} is {metrics[bad[0]]} (also: "
+                    f"{', '.join(bad[1:]) or '-'}); stopped without saving; last good "
+                    f"checkpoint: {last}")
+            if step % opts.log_every == 0 or step == steps:
+                with writer.as_default(step=step):
+                    summaries.write_scalars(metrics, (step - start) / max(time.perf_counter() - t0,
+                                                                          1e-9))
+            if step % opts.image_every == 0 or step == steps:
+                with writer.as_default(step=step):
+                    summaries.write_images(self.generator, vis_batch)
+            if step % opts.checkpoint_every == 0 or step == steps:
+                self.manager.save(checkpoint_number=step)
+            if progress is not None:
+                progress.update(1, g=f"{metrics['g_total']:.3f}", d=f"{metrics['d_total']:.3f}",
+                                l1_hole=f"{metrics['l1_hole']:.3f}")
+        if progress is not None:
+            progress.close()
+        writer.flush()
+        return metrics
+
+    def _first_local(self, batch):
+        """The first replica's part of a distributed batch, as plain tensors (for pictures)."""
+        return tf.nest.map_structure(
+            lambda t: self.strategy.experimental_local_results(t)[0], batch)
