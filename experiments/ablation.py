@@ -42,13 +42,17 @@ def define_flags():
 
 def train_variant(name, config, model_dir, data, seed):
     """Trains one variant to ``config.optim.steps`` (resuming); returns its generator. Skips
-    finished ones (their ``done.json``)."""
+    finished ones (their ``done.json``); a folder of other settings is moved aside first."""
     import tensorflow as tf
 
     from gain_tf.data import training_dataset_fn
+    from gain_tf.run_dir import RunDir
     from gain_tf.train import Trainer, TrainOptions
     tf.keras.utils.set_random_seed(seed)
     steps = config.optim.steps
+    moved = RunDir(model_dir).move_aside_if_changed(config)   # e.g. made by an older version
+    if moved:
+        print(f"[{name}] {moved}")
     options = TrainOptions(model_dir=model_dir, seed=seed, log_every=max(steps // 20, 1),
                            image_every=max(steps // 4, 1), checkpoint_every=max(steps // 4, 1))
     trainer = Trainer(config, options)

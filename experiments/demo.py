@@ -91,12 +91,9 @@ def train(out, records, config, seed):
     from gain_tf.train import Trainer, TrainOptions
     tf.keras.utils.set_random_seed(seed)
     run = RunDir(os.path.join(out, "run"))
-    changed = run.changed_fields(config)
-    if changed:  # a run of other settings: kept, not resumed
-        aside = f"{run.path}-{time.strftime('%Y%m%d-%H%M%S')}"
-        os.rename(run.path, aside)
-        say(f"{run.path} holds a run of other settings ({', '.join(changed)}): moved to {aside}, "
-            "training anew")
+    moved = run.move_aside_if_changed(config)  # a run of other settings: kept, not resumed
+    if moved:
+        say(f"{moved}; training anew")
     steps = config.optim.steps
     options = TrainOptions(model_dir=run.path, seed=seed, log_every=20,
                            image_every=max(steps // 5, 1), checkpoint_every=max(steps // 5, 1))

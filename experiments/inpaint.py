@@ -8,8 +8,16 @@ r"""Inpaint images with a trained GAIN model (a SavedModel or a training checkpo
 Masks are read as grayscale, **white = hole** (values above 127; a mask with other values than 0
 and 255 is thresholded there, with a warning). In folder mode images and masks are matched by their
 path relative to the folder without extension (``a/b.jpg`` <-> ``a/b.png``); images without a mask
-are listed and skipped. Any image size works (padded to the model's multiple and cropped back);
-known pixels come back unchanged. Outputs are PNG, written atomically.
+are listed and skipped. Known pixels come back unchanged. Outputs are PNG, written atomically.
+
+Any size works. ``--mode`` picks how (README, "Use it on your photos"): ``full`` runs the whole
+image (refused with its memory estimate above ``--max_memory_gb``), ``crop`` cuts a window around
+each hole region (grown by ``--margin``, default about the region's size and at least 32 px),
+scales it to the model's training size, inpaints it and pastes the hole pixels back, ``resize``
+scales the whole image; ``auto`` (default) is ``crop`` for images over twice the training size::
+
+    python -m experiments.inpaint --saved_model=demo_out/saved_model --image=big.jpg \
+        --mask=big_mask.png --output=big_filled.png --mode=crop --margin=64
 
 Errors are one line on stderr each, and the exit code is 1 (in folder mode every image is tried).
 """
@@ -36,6 +44,15 @@ def define_flags(flag_values=flags.FLAGS) -> None:
                         flag_values=fv)
     flags.DEFINE_string("checkpoint", None, "Checkpoint prefix (default: latest in --model_dir).",
                         flag_values=fv)
+    flags.DEFINE_enum("mode", "auto", ["auto", "full", "crop", "resize"],
+                      "How to run large images: auto = crop above twice the training size.",
+                      flag_values=fv)
+    flags.DEFINE_integer("margin", None, "Crop mode: context around each hole region in px "
+                         "(default: the region's longer side, at least 32).", flag_values=fv)
+    flags.DEFINE_float("max_memory_gb", 8.0, "Full mode: refuse above this memory estimate.",
+                       flag_values=fv)
+    flags.DEFINE_integer("max_pixels", 40_000_000, "Refuse images with more pixels.",
+                         flag_values=fv)
 
 
 class InpaintError(Exception):
@@ -76,23 +93,29 @@ def read_inputs(image_path: str, mask_path: str):
     return image, hole_mask_from_valid(valid)
 
 
-def inpaint_file(get_inpainter, image_path: str, mask_path: str, output_path: str) -> None:
-    """Reads, inpaints (``get_inpainter()`` gives the model, loaded on first use) and writes one image."""
-    from gain_tf.inference import inpaint_arrays
+def inpaint_file(get_inpainter, image_path: str, mask_path: str, output_path: str,
+                 **options) -> None:
+    """Reads, inpaints (``get_inpainter()`` gives the model, loaded on first use) and writes one
+    image; ``options`` go to :func:`gain_tf.inference.inpaint_image` (mode, margin, limits)."""
     from gain_tf.images import write_png
+    from gain_tf.inference import InpaintInputError, inpaint_image
 
     image, hole = read_inputs(image_path, mask_path)
     if not hole.any():
         _warn(f"{mask_path}: mask has no hole; writing {image_path} unchanged to {output_path}")
         result = image
     else:
-        result = inpaint_arrays(get_inpainter(), image, hole)
+        try:
+            result, _ = inpaint_image(get_inpainter(), image, hole[..., 0], **options)
+        except InpaintInputError as e:
+            raise InpaintError(f"{image_path}: {e}") from None
     write_png(output_path, result)
 
 
 def run(image=None, mask=None, output=None, image_dir=None, mask_dir=None, output_dir=None,
-        saved_model=None, model_dir=None, checkpoint=None) -> int:
-    """The tool: returns the exit code (0, or 1 after printing one-line errors to stderr)."""
+        saved_model=None, model_dir=None, checkpoint=None, **options) -> int:
+    """The tool: returns the exit code (0, or 1 after printing one-line errors to stderr);
+    ``options``: ``mode``, ``margin``, ``max_memory_gb``, ``max_pixels``."""
     single = any(x is not None for x in (image, mask, output))
     folder = any(x is not None for x in (image_dir, mask_dir, output_dir))
     if single == folder:
@@ -122,7 +145,7 @@ def run(image=None, mask=None, output=None, image_dir=None, mask_dir=None, outpu
 
     if single:
         try:
-            inpaint_file(get_inpainter, image, mask, output)
+            inpaint_file(get_inpainter, image, mask, output, **options)
         except (InpaintError, _ModelError, OSError) as e:
             _error(str(e))
             return 1
@@ -156,7 +179,7 @@ def run(image=None, mask=None, output=None, image_dir=None, mask_dir=None, outpu
     written = 0
     for image_path, mask_path, out_path in pairs:
         try:
-            inpaint_file(get_inpainter, image_path, mask_path, out_path)
+            inpaint_file(get_inpainter, image_path, mask_path, out_path, **options)
             written += 1
         except _ModelError as e:
             _error(str(e))
@@ -178,7 +201,8 @@ def main(argv, flag_values=flags.FLAGS) -> int:
     f = flag_values
     return run(image=f.image, mask=f.mask, output=f.output, image_dir=f.image_dir, mask_dir=f.mask_dir,
                output_dir=f.output_dir, saved_model=f.saved_model, model_dir=f.model_dir,
-               checkpoint=f.checkpoint)
+               checkpoint=f.checkpoint, mode=f.mode, margin=f.margin,
+               max_memory_gb=f.max_memory_gb, max_pixels=f.max_pixels)
 
 
 if __name__ == "__main__":

@@ -33,12 +33,11 @@ def define_flags():
 
 
 def branch1_holes(generator, image, valid):
-    """``[(block name, mask [H/4, W/4])]`` after each block of branch 1 at 1/4 resolution, from
-    the last stride-2 block on (the priority blocks follow it)."""
-    masks = generator(generator.guidance.serving_inputs(image, valid), return_masks=True)["masks"]
-    quarter = image.shape[1] // 2 ** generator.config.model.num_downsamples
-    return [(name, m[0, ..., 0].numpy()) for name, m in masks
-            if name.startswith("structure_") and m.shape[1] == quarter]
+    """``[(block name, mask [H/4, W/4])]`` of the first sample after each block of branch 1 at
+    1/4 resolution, from the last stride-2 block on (the priority blocks follow it)."""
+    from gain_tf.inference import branch1_masks
+    inputs = generator.guidance.serving_inputs(image, valid)
+    return [(name, m[0, ..., 0].numpy()) for name, m in branch1_masks(generator, inputs)]
 
 
 def shrinkage(generator, image_uint8, valid, tile=128):

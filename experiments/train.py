@@ -36,6 +36,8 @@ def define_flags():
     flags.DEFINE_integer("image_every", 500, "TensorBoard image grids every N steps.")
     flags.DEFINE_integer("checkpoint_every", 1000, "Checkpoint every N steps.")
     flags.DEFINE_bool("dry_run", False, "Build the model, print parameters and FLOPs, exit.")
+    flags.DEFINE_bool("allow_config_change", False, "Resume a --model_dir whose config.json "
+                      "differs from these settings (e.g. more --steps), rewriting it.")
 
 
 def dry_run(config, size=256):
@@ -79,11 +81,12 @@ def main(argv):
     options = TrainOptions(model_dir=FLAGS.model_dir, seed=FLAGS.seed,
                            mixed_precision=FLAGS.mixed_precision, jit=FLAGS.jit,
                            log_every=FLAGS.log_every, image_every=FLAGS.image_every,
-                           checkpoint_every=FLAGS.checkpoint_every)
+                           checkpoint_every=FLAGS.checkpoint_every,
+                           allow_config_change=FLAGS.allow_config_change)
     trainer = Trainer(config, options, make_strategy(FLAGS.strategy))
     try:
         trainer.train(training_dataset_fn(config, FLAGS.data, FLAGS.seed, FLAGS.deterministic))
-    except TrainingDivergedError as e:
+    except (TrainingDivergedError, ValueError) as e:
         logging.error("%s", e)
         print(f"error: {e}", file=sys.stderr)
         return 1

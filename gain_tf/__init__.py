@@ -5,4 +5,4 @@ Mask convention: inside the library a ``valid`` mask is ``[B, H, W, 1]`` with 1 
 conversion between the two lives in :mod:`gain_tf.masks`.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

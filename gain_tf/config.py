@@ -180,7 +180,6 @@ class GAINConfig:
         if "model" not in data:                        # flat, gain-tf 0.1
             data.setdefault("attention_mode", "exact")
             return cls().replace(**data)
-        data.setdefault("model", {}).setdefault("attention_mode", "exact")
         flat = {k: v for section in SECTIONS for k, v in data.get(section, {}).items()}
         return cls().replace(name=data.get("name", "paper"), **flat)
 

@@ -2,7 +2,9 @@
 
 The SavedModel's ``serving_default`` signature is :func:`gain_tf.inference.make_serving_fn`'s
 ``(image uint8 [N,H,W,3], mask uint8 [N,H,W,1]) -> {inpainted uint8 [N,H,W,3], gradient float32
-[N,H,W,C]}``, any H and W, loadable with plain ``tf.saved_model.load`` (no gain_tf import);
+[N,H,W,C]}``, any H and W, loadable with plain ``tf.saved_model.load`` (no gain_tf import). A
+second signature, ``fill_order`` (same inputs), returns branch 1's mask after each block,
+``{masks float32 [N,K,H/4,W/4] (1 = known), blocks string [K]}``: how GAIN fills the hole;
 ``guidance='edge'`` models compute their edge input inside the graph, so they export like the
 others.
 """
@@ -16,7 +18,8 @@ import uuid
 import numpy as np
 import tensorflow as tf
 
-from gain_tf.inference import SIGNATURE_KEY, build_generator, make_serving_fn
+from gain_tf.inference import (FILL_ORDER_KEY, SIGNATURE_KEY, build_generator, make_fill_order_fn,
+                               make_serving_fn)
 from gain_tf.run_dir import CONFIG_FILE
 
 
@@ -32,6 +35,7 @@ class _ServingModule(tf.Module):
         self.multiple = tf.Variable(generator.config.model.multiple, trainable=False, dtype=tf.int32,
                                     name="multiple")
         self.serve = make_serving_fn(generator)
+        self.fill_order = make_fill_order_fn(generator)
 
 
 def _check_example(multiple: int, seed: int = 0):
@@ -63,7 +67,9 @@ def export_saved_model(generator, export_dir: str) -> str:
         module = _ServingModule(generator)
         image, mask = _check_example(config.model.multiple)
         expected = module.serve(image=tf.constant(image), mask=tf.constant(mask))
-        tf.saved_model.save(module, tmp, signatures={SIGNATURE_KEY: module.serve.get_concrete_function()})
+        tf.saved_model.save(module, tmp, signatures={
+            SIGNATURE_KEY: module.serve.get_concrete_function(),
+            FILL_ORDER_KEY: module.fill_order.get_concrete_function()})
         with open(os.path.join(tmp, CONFIG_FILE), "w") as f:
             f.write(config.to_json())
         loaded = tf.saved_model.load(tmp)

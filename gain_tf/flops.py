@@ -43,9 +43,8 @@ def train_step_flops(compute_fn, batch) -> int:
 
 def generator_flops(generator, height: int, width: int, batch: int = 1) -> int:
     """FLOPs of one generator forward pass on ``batch`` images of ``height``×``width``."""
-    image, valid = tf.zeros((batch, height, width, 3)), tf.ones((batch, height, width, 1))
     specs = [tf.TensorSpec(t.shape, t.dtype)
-             for t in generator.guidance.serving_inputs(image, valid)]
+             for t in generator.example_inputs(height, width, batch)]
     return graph_flops(lambda *args: generator(tuple(args))["composite"], *specs)
 
 

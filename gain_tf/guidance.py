@@ -42,10 +42,11 @@ class Guidance:
         """G's inputs at serving time from an image in [-1, 1] and its valid mask."""
         return (image, valid)
 
-    def example_inputs(self, size: int, batch: int = 1) -> tuple:
-        """Blank inputs of G (zeros image, all-known mask) to build its variables."""
-        image, valid = tf.zeros((batch, size, size, 3)), tf.ones((batch, size, size, 1))
-        return self.serving_inputs(image, valid)
+    def example_inputs(self, height: int, width: int = None, batch: int = 1) -> tuple:
+        """Blank inputs of G (zeros image, all-known mask, and what the mode adds) of
+        ``height``×``width`` (square by default), to build variables or trace graphs."""
+        shape = (batch, height, width or height)
+        return self.serving_inputs(tf.zeros(shape + (3,)), tf.ones(shape + (1,)))
 
 
 class GradientGuidance(Guidance):

@@ -39,21 +39,32 @@ class RunDir:
 
     # ------------------------------------------------------------------ config
     def read_config(self) -> GAINConfig:
-        """The run's :class:`GAINConfig`; errors name the missing or invalid file."""
+        """The run's :class:`GAINConfig`; errors name the missing or invalid file. A gain-tf 0.1
+        run (flat ``config.json``) logs a warning: its weights now run a model that differs."""
         if not os.path.isdir(self.path):
             raise FileNotFoundError(f"{self.path}: model directory not found")
         try:
             with open(self.config_path) as f:
-                return GAINConfig.from_json(f.read())
+                text = f.read()
+            config = GAINConfig.from_json(text)
+            if '"model"' not in text:
+                from absl import logging
+                logging.warning(
+                    "%s was written by gain-tf 0.1: its weights were trained with an attention that "
+                    "received an all-valid mask (it changed nothing) and an earlier priority; here "
+                    "attention acts on the input hole (mode 'exact') and the priority is corrected, "
+                    "so outputs differ from 0.1's: fine-tune before comparing (README, 'Layout')",
+                    self.config_path)
+            return config
         except FileNotFoundError:
             raise FileNotFoundError(f"{self.config_path}: missing (not a training run folder?)") from None
         except (ValueError, TypeError, KeyError) as e:
             raise ValueError(f"{self.config_path}: not a valid GAINConfig "
                              f"({type(e).__name__}: {e})") from None
 
-    def write_config(self, config: GAINConfig) -> None:
-        """Writes ``config.json`` (atomically) unless the run has one already."""
-        if not os.path.exists(self.config_path):
+    def write_config(self, config: GAINConfig, overwrite: bool = False) -> None:
+        """Writes ``config.json`` (atomically) unless the run has one already (or ``overwrite``)."""
+        if overwrite or not os.path.exists(self.config_path):
             os.makedirs(self.path, exist_ok=True)
             atomic_write_bytes(self.config_path, config.to_json().encode())
 
@@ -64,6 +75,17 @@ class RunDir:
             return []
         old, new = self.read_config().flat(), config.flat()
         return sorted(k for k in new if old.get(k) != new[k])
+
+    def move_aside_if_changed(self, config: GAINConfig) -> Optional[str]:
+        """Moves a run of other settings to ``<path>-<time>`` (kept, never overwritten) and
+        returns where, so that ``config`` trains anew here; None when the run is absent or fits."""
+        import time
+        changed = self.changed_fields(config)
+        if not changed:
+            return None
+        aside = f"{self.path}-{time.strftime('%Y%m%d-%H%M%S')}"
+        os.rename(self.path, aside)
+        return f"{self.path} held a run of other settings ({', '.join(changed)}): moved to {aside}"
 
     # ------------------------------------------------------------------ checkpoints
     def latest_checkpoint(self, checkpoint: Optional[str] = None) -> str:

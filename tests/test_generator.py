@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from experiments.shrinkage import branch1_holes
 from gain_tf.config import PRESETS, get_config
 from gain_tf.layers import PartialConv2D
 from gain_tf.models import GAINGenerator
@@ -130,13 +131,6 @@ def test_attention_changes_hole_pixels_and_sees_the_input_hole(preset):
     assert 0 < att.mean() < 1
 
 
-def branch1_holes(generator, image, valid):
-    """Hole pixels left after each block of branch 1 at 1/4 resolution: ``[(name, count)]``."""
-    masks = generator((image, valid), return_masks=True)["masks"]
-    return [(n, int((1 - m.numpy()).sum())) for n, m in masks
-            if n.startswith("structure_") and m.shape[1] == image.shape[1] // 4]
-
-
 def test_priority_admits_gradually_at_paper_depth():
     """A 50 % hole at 256², paper depth, tiny widths: each of the 16 priority blocks of branch 1
     admits some border pixels but not all; the ordinary update closes the rest by the last block.
@@ -150,14 +144,14 @@ def test_priority_admits_gradually_at_paper_depth():
     valid[0, lo:hi, lo:hi] = 0.0
     assert abs(1 - valid.mean() - 0.5) < 0.01
     on, off = twin_generators("paper", image_channels=4, gradient_channels=8, mask_priority=False)
-    holes = branch1_holes(on, image, valid)
+    holes = [(n, int((1 - m).sum())) for n, m in branch1_holes(on, image, valid)]
     counts = [c for _, c in holes]                       # down2, then the 24 dilation blocks
     n_priority = on.config.model.mask_priority_blocks * len(on.config.model.dilations)
     assert holes[0][0] == "structure_down2" and counts[0] > 1000
     for before, after in zip(counts[:n_priority], counts[1:n_priority + 1]):
         assert 0 < after < before, counts                # gradual: some, never all, never none
     assert counts[n_priority] > 0.1 * counts[0] and counts[-1] == 0
-    counts_off = [c for _, c in branch1_holes(off, image, valid)]
+    counts_off = [int((1 - m).sum()) for _, m in branch1_holes(off, image, valid)]
     assert counts_off[len(on.config.model.dilations)] == 0
     assert all(a >= b for a, b in zip(counts, counts_off))
 

@@ -20,8 +20,14 @@ def test_layout_config_and_done_marker(tmp_path):
     assert run.read_config() == get_config("tiny")
     assert run.changed_fields(get_config("tiny", steps=9, guidance="none")) == [
         "guidance", "mask_priority", "steps"]
-    run.write_config(get_config("paper"))                        # never overwrites
+    run.write_config(get_config("paper"))                        # never overwrites...
     assert run.read_config().name == "tiny"
+    run.write_config(get_config("paper"), overwrite=True)         # ...unless asked to
+    assert run.read_config().name == "paper"
+    note = run.move_aside_if_changed(get_config("tiny"))
+    assert "moved to" in note and not os.path.exists(run.path)
+    assert run.move_aside_if_changed(get_config("tiny")) is None
+    run.write_config(get_config("tiny"))
     assert not run.is_done()
     run.mark_done({"steps": 9})
     assert run.is_done() and json.load(open(run.done_path)) == {"steps": 9}
@@ -36,8 +42,9 @@ def test_layout_config_and_done_marker(tmp_path):
         RunDir(str(tmp_path / "bad")).read_config()
 
 
-def test_flat_config_of_version_0_1_reads_as_it_was_trained():
+def test_flat_config_of_version_0_1_reads_as_it_was_trained(caplog):
     config = RunDir(FIXTURE).read_config()
+    assert "written by gain-tf 0.1" in caplog.text and "outputs differ" in caplog.text
     flat = json.load(open(os.path.join(FIXTURE, "config.json")))
     assert "model" not in flat and "attention_mode" not in flat
     assert config.model.attention_mode == "exact"                # its attention then
@@ -59,9 +66,15 @@ def test_old_run_folder_resumes_exports_and_evaluates(tmp_path):
     scenes = str(tmp_path / "scenes")
     write_scene_folder(scenes, 8, size=32, seed=0)
     config = RunDir(str(run)).read_config()
-    trainer = Trainer(config, TrainOptions(model_dir=str(run), progress=False))
-    assert trainer.changed_config_fields() == []
-    trainer.train(training_dataset_fn(config, scenes), steps=3)   # resumed at 2
+    assert Trainer(config, TrainOptions(model_dir=str(run))).changed_config_fields() == []
+    longer = config.replace(steps=3)                              # train one step more
+    with pytest.raises(ValueError, match=r"differs in steps.*--allow_config_change"):
+        Trainer(longer, TrainOptions(model_dir=str(run), progress=False)).train(
+            training_dataset_fn(longer, scenes))
+    trainer = Trainer(longer, TrainOptions(model_dir=str(run), progress=False,
+                                           allow_config_change=True))
+    trainer.train(training_dataset_fn(longer, scenes))            # resumed at 2
+    assert RunDir(str(run)).read_config() == longer               # config.json rewritten
     assert int(trainer.step.numpy()) == 3 and trainer.manager.latest_checkpoint.endswith("ckpt-3")
     generator = load_generator(str(run))
     assert generator.attention.mode == "exact"

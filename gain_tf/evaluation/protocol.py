@@ -1,6 +1,6 @@
 """The evaluation protocol: a model against Telea and Navier–Stokes per hole-ratio bucket."""
 # :func:`evaluate` runs an ``inpaint_fn`` (uint8 images ``[N,H,W,3]``, uint8 hole masks ``[N,H,W,1]``
-# with 255 = hole -> uint8 inpainted images; e.g. :meth:`gain_tf.export.Inpainter.inpaint`) on the
+# with 255 = hole -> uint8 inpainted images; e.g. :meth:`gain_tf.inference.Inpainter.inpaint`) on the
 # deterministic evaluation set of :func:`gain_tf.data.eval_dataset` (the first ``num_images`` images,
 # each with the seeded bucket mask of its index, or masks of a folder), and scores it with
 # :class:`BucketMetrics` (relative L1, SSIM, PSNR on the uint8 composite, FID when Inception weights

@@ -66,6 +66,9 @@ class GAIBlock(tf.keras.layers.Layer):
         self.fusion = bool(fusion) and self.gradient_filters > 0
         if mask_shrink is not None and self.gradient_filters == 0:
             raise ValueError("GAIBlock: mask_shrink needs a gradient stream (gradient_filters > 0)")
+        if mask_shrink is not None and kernel_size not in (3, (3, 3)):
+            raise ValueError(f"GAIBlock: mask_shrink reads a 3×3 window, got kernel_size="
+                             f"{kernel_size}")
         if getattr(mask_shrink, "dilation_rate", dilation_rate) != dilation_rate:
             raise ValueError(f"GAIBlock: mask_shrink must use the block's dilation_rate="
                              f"{dilation_rate}, got {mask_shrink.dilation_rate}")

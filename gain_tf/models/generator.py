@@ -90,9 +90,9 @@ class GAINGenerator(tf.keras.Model):
         self.output_block = GAIBlock(3, self.guidance.channels, 3, activation=None,
                                      fusion=c.fusion == "gai", name="output")
 
-    def example_inputs(self, size: int, batch: int = 1) -> tuple:
-        """Blank inputs (zeros image, all-known mask, and an edge map if needed) of ``size``²."""
-        return self.guidance.example_inputs(size, batch)
+    def example_inputs(self, height: int, width: int = None, batch: int = 1) -> tuple:
+        """Blank inputs (zeros image, all-known mask, and an edge map if needed)."""
+        return self.guidance.example_inputs(height, width, batch)
 
     def _run_branch(self, name, img, grad, valid, masks, hole_valid=None):
         for layer in self.branches[name]:

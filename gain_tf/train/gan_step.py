@@ -47,7 +47,7 @@ class GANStep:
       seed: seed of the gradient penalty's interpolation weights.
       jit: XLA-compile the per-replica forward and backward pass.
 
-    ``step_fn(distributed batch)`` returns the global-mean losses: ``g_total``, ``d_total``,
+    Calling it on a distributed batch runs one step and returns the global-mean losses: ``g_total``, ``d_total``,
     ``l1_image``, ``l1_guide`` (0 without guidance), ``adv``, ``d_hinge``, ``gp`` and ``l1_hole``
     (mean absolute image error over the hole pixels of the global batch).
     """

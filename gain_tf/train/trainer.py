@@ -58,6 +58,7 @@ class TrainOptions:
     checkpoint_every: int = 100
     keep_checkpoints: int = 3
     progress: bool = True
+    allow_config_change: bool = False   # resume a run whose config.json differs (rewrites it)
 
 
 class Trainer:
@@ -118,11 +119,11 @@ class Trainer:
             raise ValueError(f"image size {height}x{width} is not a multiple of {m} "
                              f"(config {self.config.name!r})")
         with self.strategy.scope():
-            image, valid = tf.zeros((1, height, width, 3)), tf.ones((1, height, width, 1))
-            out = self.generator(self.generator.guidance.serving_inputs(image, valid))
-            self.d_image((image, valid))
+            inputs = self.generator.example_inputs(height, width)
+            out = self.generator(inputs)
+            self.d_image(inputs[:2])
             if self.d_guide is not None:
-                self.d_guide((out["gradient"], valid))
+                self.d_guide((out["gradient"], inputs[1]))
             self.g_optimizer.build(self.generator.trainable_variables)
             self.d_optimizer.build(self.gan_step.d_variables())
         self._built = True
@@ -156,16 +157,22 @@ class Trainer:
         return self.run_dir.changed_fields(self.config)
 
     def _write_config(self):
+        """Writes the run's config.json; a run of other settings is refused, naming the fields,
+        unless ``allow_config_change`` (then the new config replaces the old one)."""
         changed = self.changed_config_fields()
+        if changed and not self.options.allow_config_change:
+            raise ValueError(
+                f"{self.options.model_dir}: this run's config.json differs in {', '.join(changed)}; "
+                "use another --model_dir, the run's own settings, or --allow_config_change")
         if changed:
-            logging.warning("%s differs from this run's config in %s; the checkpoint may not "
-                            "match", self.run_dir.config_path, ", ".join(changed))
-        self.run_dir.write_config(self.config)
+            logging.warning("%s: config changed in %s; rewriting it", self.run_dir.config_path,
+                            ", ".join(changed))
+        self.run_dir.write_config(self.config, overwrite=bool(changed))
 
     # ------------------------------------------------------------------ the loop
     def train(self, dataset_fn: Callable, steps: Optional[int] = None) -> Dict[str, float]:
-        """Trains to ``steps`` (default ``config.optim.steps``, which the schedule also ends at;
-        a smaller ``steps`` stops early), resuming from the latest checkpoint.
+        """Trains to ``steps`` (default and at most ``config.optim.steps``, where the schedule
+        ends; a smaller ``steps`` stops early), resuming from the latest checkpoint.
 
         On resume, the first ``step`` batches are skipped, so a deterministic pipeline continues
         exactly where it was. Returns the last step's losses. Raises
@@ -173,6 +180,9 @@ class Trainer:
         diverged weights.
         """
         opts = self.options
+        if steps is not None and steps > self.config.optim.steps:
+            raise ValueError(f"steps={steps} is beyond the config's steps="
+                             f"{self.config.optim.steps}, where its schedule ends; raise --steps")
         steps = self.config.optim.steps if steps is None else steps
         size = self.config.data.image_size
         os.makedirs(opts.model_dir, exist_ok=True)
