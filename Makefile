@@ -1,4 +1,5 @@
-# Two commands do everything: `make demo` and `make test` (each creates .venv on first use).
+# Two commands do everything: `make demo` and `make test` (each creates .venv on first use);
+# `make app` then serves the demo's model on an interactive page (http://127.0.0.1:7860).
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -7,13 +8,13 @@ DATA ?=
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONWARNINGS ?= ignore
 
-.PHONY: demo test bench venv clean
+.PHONY: demo test bench venv clean app
 
 $(STAMP): setup.cfg setup.py
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "make: $(PYTHON) not found; install Python 3.11 (e.g. 'pyenv install 3.11' or 'apt-get install python3.11 python3.11-venv') or run 'make PYTHON=/path/to/python3.11'"; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[dev,app]'
 	@touch $(STAMP)
 
 venv: $(STAMP)
@@ -24,8 +25,13 @@ test: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m experiments.demo $(if $(DATA),--data=$(DATA),)
 
+APP_MODEL ?= demo_out/saved_model
+app: $(STAMP)
+	@test -f $(APP_MODEL)/saved_model.pb || { echo "make app: no SavedModel at $(APP_MODEL): run make demo first"; exit 1; }
+	$(PY) -m experiments.app --saved_model=$(APP_MODEL) $(if $(PORT),--port=$(PORT),)
+
 bench: $(STAMP)
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
 clean:
-	rm -rf $(VENV) demo_out *.egg-info
+	rm -rf $(VENV) demo_out app_out *.egg-info

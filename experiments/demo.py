@@ -121,9 +121,11 @@ def inpaint_heldout(inpainter, heldout, inp_dir, size, seed, count=8):
             write_png(os.path.join(inp_dir, f"{stem}_inpainted.png"), inpaint_arrays(inpainter, image, hole))
 
 
-def pictures(out, generator, inpainter, heldout, size, seed):
-    """demo_grid.png and mask_shrinkage.png from held-out examples (30-60 % holes)."""
+def pictures(out, generator, inpainter, heldout, size, seed, count=64):
+    """demo_grid.png and mask_shrinkage.png from held-out examples (30-60 % holes): six images
+    spread evenly over the first ``count`` held-out images, two per bucket."""
     import numpy as np
+    import tensorflow as tf
 
     from gain_tf.data import eval_dataset
     from gain_tf.evaluation import baselines, report
@@ -132,10 +134,12 @@ def pictures(out, generator, inpainter, heldout, size, seed):
     from gain_tf.masks import hole_mask_from_valid
     rows, example = [], None
     for k, bucket in enumerate([(0.3, 0.4), (0.4, 0.5), (0.5, 0.6)]):
-        # held-out images 2k and 2k+1 for bucket k: six different scenes
-        n = 2 * (k + 1)
-        batch = next(iter(eval_dataset(heldout, size, bucket, count=n, seed=seed, batch_size=n)))
-        batch = {key: value[-2:] for key, value in batch.items()}  # (fewer images: the last two)
+        # six different images spread over the held-out set, two for each bucket
+        batch = next(iter(eval_dataset(heldout, size, bucket, count=count, seed=seed,
+                                       batch_size=count)))
+        n = int(batch["image"].shape[0])
+        pick = [min(n - 1, (2 * k + j) * n // 6) for j in (0, 1)]
+        batch = {key: tf.gather(value, pick) for key, value in batch.items()}
         gt = to_uint8(batch["image"].numpy())
         valid = batch["valid"].numpy()
         gain = inpainter.inpaint(gt, hole_mask_from_valid(valid))
@@ -183,7 +187,7 @@ def run_demo(output_dir="demo_out", data=None, config=None, num_train=2000, num_
                       seed=seed, num_grid=4)
     say("inpainting held-out images with the exported model")
     inpaint_heldout(inpainter, heldout, os.path.join(out, "inpainted"), image_size, seed)
-    pictures(out, generator, inpainter, heldout, image_size, seed)
+    pictures(out, generator, inpainter, heldout, image_size, seed, num_eval)
     print(open(os.path.join(out, "results.md")).read())
     minutes = (time.time() - t0) / 60
     say(f"done in {minutes:.1f} min. Look at:\n"
