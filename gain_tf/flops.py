@@ -9,13 +9,10 @@ from __future__ import annotations
 import tensorflow as tf
 
 
-FORWARD_OPS = ("Conv2D", "DepthwiseConv2dNative", "MatMul", "BatchMatMulV2")
-
-
 def graph_flops(fn, *input_specs, op_types=None) -> int:
     """FLOPs of one call of the ``tf.function``-able ``fn`` on inputs of ``input_specs``.
 
-    ``op_types`` restricts the count to those op types (e.g. :data:`FORWARD_OPS`).
+    ``op_types`` restricts the count to those op types (e.g. ``("Conv2D", "MatMul")``).
     """
     from tensorflow.python.framework import ops as tf_ops  # the op statistics registry
     graph = tf.function(fn, autograph=False).get_concrete_function(*input_specs).graph
@@ -29,16 +26,6 @@ def graph_flops(fn, *input_specs, op_types=None) -> int:
             continue
         total += int(stats.value or 0)
     return total
-
-
-def train_step_flops(compute_fn, batch) -> int:
-    """Analytic FLOPs of a training step: 3 × its forward-type ops (convolutions and matmuls).
-
-    Each forward convolution costs once forward and twice backward (input and kernel gradients),
-    the usual rule. TensorFlow's registered counts of the backward ops themselves are not used:
-    for dilated convolutions they are several times too high.
-    """
-    return 3 * graph_flops(compute_fn, batch, op_types=FORWARD_OPS)
 
 
 def generator_flops(generator, height: int, width: int, batch: int = 1) -> int:

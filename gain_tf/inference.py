@@ -81,6 +81,14 @@ def pad_to_multiple(x, multiple: int):
     return tf.gather(x, _symmetric_indices(w, wp), axis=2)
 
 
+def _padded_inputs(generator, image, mask) -> tuple:
+    """G's inputs for uint8 images and hole masks, padded to the model's multiple."""
+    multiple = generator.config.model.multiple
+    x = to_model_range(pad_to_multiple(image, multiple))
+    valid = valid_from_hole_mask(pad_to_multiple(mask, multiple), threshold=0)
+    return generator.guidance.serving_inputs(x, valid)
+
+
 def inpaint_graph(generator, image, mask) -> dict:
     """uint8 ``image [N,H,W,3]`` and hole ``mask [N,H,W,1]`` (non-zero = hole), any H, W ->
     ``{'inpainted': uint8 [N,H,W,3], 'gradient': float32 [N,H,W,C]}`` (TF ops only).
@@ -88,14 +96,11 @@ def inpaint_graph(generator, image, mask) -> dict:
     ``gradient`` is G's predicted guidance map, cropped: ``[N,H,W,2]`` for gradient guidance, the
     edge logits ``[N,H,W,1]`` for edge guidance, zeros ``[N,H,W,2]`` for ``guidance='none'``.
     """
-    multiple = generator.config.model.multiple
     image = tf.convert_to_tensor(image, tf.uint8)
     mask = tf.convert_to_tensor(mask, tf.uint8)
     shape = tf.shape(image)
     n, h, w = shape[0], shape[1], shape[2]
-    x = to_model_range(pad_to_multiple(image, multiple))
-    valid = valid_from_hole_mask(pad_to_multiple(mask, multiple), threshold=0)
-    out = generator(generator.guidance.serving_inputs(x, valid), training=False)
+    out = generator(_padded_inputs(generator, image, mask), training=False)
     pred = tf.cast(out["image"], tf.float32)[:, :h, :w, :]
     inpainted = tf.where(mask > 0, to_uint8(pred), image)
     if "gradient" in out:
@@ -117,11 +122,8 @@ def fill_order_graph(generator, image, mask) -> dict:
     """Branch 1's mask after each block from its last stride-2 block on (the priority blocks come
     next): ``{'masks': float32 [N, K, H', W'] (1 = known), 'blocks': string [K]}`` at 1/4 of the
     padded input (TF ops only; the SavedModel's ``fill_order`` signature)."""
-    multiple = generator.config.model.multiple
-    x = to_model_range(pad_to_multiple(tf.convert_to_tensor(image, tf.uint8), multiple))
-    valid = valid_from_hole_mask(pad_to_multiple(tf.convert_to_tensor(mask, tf.uint8), multiple),
-                                 threshold=0)
-    branch1 = branch1_masks(generator, generator.guidance.serving_inputs(x, valid))
+    branch1 = branch1_masks(generator, _padded_inputs(generator, tf.convert_to_tensor(image, tf.uint8),
+                                                      tf.convert_to_tensor(mask, tf.uint8)))
     return {"masks": tf.stack([m[..., 0] for _, m in branch1], axis=1),
             "blocks": tf.constant([n for n, _ in branch1])}
 
@@ -137,7 +139,6 @@ def make_fill_order_fn(generator) -> Callable:
     """:func:`fill_order_graph` as a ``tf.function`` with the SavedModel's input signature."""
     return tf.function(lambda image, mask: fill_order_graph(generator, image, mask),
                        input_signature=SERVING_SIGNATURE, autograph=False)
-
 
 
 # ------------------------------------------------------------------------------- running models

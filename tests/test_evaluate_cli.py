@@ -1,24 +1,11 @@
 """experiments/evaluate.py: the CLI end to end on a SavedModel, and its one-line errors."""
-import csv
 import math
 
-import pytest
 from absl import flags
 
 from experiments import evaluate as cli
-from tests.fixtures_model import tiny_export_dir, write_images
-
-
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    d = tmp_path_factory.mktemp("eval_images")
-    write_images(str(d), 4, 32, 32, seed=5)
-    return str(d)
-
-
-def read_csv(path):
-    with open(path) as f:
-        return list(csv.DictReader(f))
+from tests.evaluation.test_protocol import data_dir, read_csv  # noqa: F401 (a fixture)
+from tests.fixtures_model import tiny_export_dir
 
 
 def run_cli(*args):
