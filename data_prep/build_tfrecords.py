@@ -24,7 +24,8 @@ Sources (``--dataset``)
 followed by a split name (``0.jpg train``); lines without one belong to the split named by
 ``--split``. Only the listed files are used (celebahq and folder).
 
-Processing. Each image is decoded (truncated / unreadable files are skipped), its shorter side
+Processing. Each image is decoded (truncated / unreadable files are skipped, and so are PNG / JPEG
+files whose header announces more than ``--max_pixels`` pixels, before decoding), its shorter side
 resized to ``--resolution`` (``cv2.INTER_AREA`` when shrinking, ``INTER_CUBIC`` when enlarging) and
 centre-cropped to ``resolution x resolution``; with ``--keep_larger`` the resized image is kept
 uncropped, for random crops at train time. The training split's file order is shuffled (seeded by
@@ -69,6 +70,7 @@ IMAGES_PER_SHARD = 1024
 STATE_DIR = ".state"
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
+DEFAULT_MAX_PIXELS = 40_000_000  # = gain_tf.images.DEFAULT_MAX_PIXELS (not imported: TensorFlow is slow to load)
 
 
 class BuildError(ValueError):
@@ -215,10 +217,11 @@ def list_folder(input_dir: str, split: str, split_file: str | None = None) -> di
 # ------------------------------------------------------------------------------------------------
 
 def process_image(path: str, resolution: int, keep_larger: bool = False, fmt: str = "jpeg",
-                  jpeg_quality: int = 95):
+                  jpeg_quality: int = 95, max_pixels: int | None = DEFAULT_MAX_PIXELS):
     """Reads, resizes, crops and encodes one image -> ``(bytes, height, width)``.
 
-    Raises :class:`gain_tf.images.ImageReadError` (naming the file) when it cannot be read.
+    Raises :class:`gain_tf.images.ImageReadError` (naming the file) when it cannot be read, or when
+    its PNG / JPEG header announces more than ``max_pixels`` pixels (refused before decoding).
     """
     from gain_tf.images import ImageReadError, center_crop, decode_image_bytes, encode_jpeg, \
         encode_png, resize_shorter_side
@@ -229,7 +232,7 @@ def process_image(path: str, resolution: int, keep_larger: bool = False, fmt: st
         raise ImageReadError(f"{path}: no such file") from None
     except OSError as e:
         raise ImageReadError(f"{path}: {e.strerror or e}") from None
-    img = resize_shorter_side(decode_image_bytes(data, path), resolution)
+    img = resize_shorter_side(decode_image_bytes(data, path, max_pixels=max_pixels), resolution)
     if not keep_larger:
         img = center_crop(img, resolution)
     enc = encode_jpeg(img, jpeg_quality) if fmt == "jpeg" else encode_png(img)
@@ -273,7 +276,7 @@ def _write_shard(task: dict, on_image=None) -> dict:
         for path, name, label in task["items"]:
             try:
                 enc, h, w = process_image(path, task["resolution"], task["keep_larger"], task["format"],
-                                          task["jpeg_quality"])
+                                          task["jpeg_quality"], task.get("max_pixels", DEFAULT_MAX_PIXELS))
             except ImageReadError as e:
                 skipped.append([path, _reason(e, path)])
             except Exception as e:  # noqa: BLE001 - a bad image never stops the build
@@ -329,6 +332,10 @@ def _check_options(dataset, input_dir, output_dir, resolution, split, num_shards
         raise BuildError("--output_dir is required")
     if os.path.exists(output_dir) and not os.path.isdir(output_dir):
         raise BuildError(f"--output_dir={output_dir}: exists and is not a directory")
+    out, inp = os.path.realpath(output_dir), os.path.realpath(input_dir)
+    if out == inp or out.startswith(inp.rstrip(os.sep) + os.sep):
+        raise BuildError(f"--output_dir={output_dir} is inside --input_dir={input_dir}: outputs would "
+                         "be read back as inputs; choose another folder")
     if split not in SPLITS:
         raise BuildError(f"--split={split}: must be one of {', '.join(SPLITS)}")
     if int(resolution) < 8:
@@ -362,11 +369,13 @@ def build(dataset: str, input_dir: str, output_dir: str, resolution: int = 256, 
           num_shards: int = 0, workers: int | None = None, split_file: str | None = None,
           keep_larger: bool = False, fmt: str = "auto", jpeg_quality: int = 95, seed: int = 0,
           max_images: int = 0, overwrite: bool = False, val_start_index: int = 28000,
-          progress: bool = True) -> dict:
+          progress: bool = True, max_pixels: int = DEFAULT_MAX_PIXELS) -> dict:
     """Builds (or resumes) the TFRecords of ``dataset``; returns the manifest dict (also written).
 
     Arguments mirror the command-line flags (``fmt`` is ``--format``). Raises :class:`BuildError`
-    naming the flag for a bad option; unreadable images are skipped and reported, never raised.
+    naming the flag for a bad option; unreadable images, and PNG / JPEG files whose header
+    announces more than ``max_pixels`` pixels (refused before decoding; 0 = no limit), are skipped
+    and reported in ``{split}-skipped.txt``, never raised.
     """
     from gain_tf.progress import Progress
 
@@ -405,8 +414,11 @@ def build(dataset: str, input_dir: str, output_dir: str, resolution: int = 256, 
             name = SHARD_PATTERN.format(split=split_name, index=i, count=n)
             tasks.append({"path": os.path.join(output_dir, name), "name": name, "items": chunk,
                           "state_path": os.path.join(output_dir, STATE_DIR, name + ".json"),
-                          "fingerprint": _fingerprint(chunk, settings), "resolution": resolution,
-                          "keep_larger": bool(keep_larger), "format": fmt, "jpeg_quality": jpeg_quality})
+                          "fingerprint": _fingerprint(chunk, settings if max_pixels == DEFAULT_MAX_PIXELS
+                                                     else {**settings, "max_pixels": int(max_pixels)}),
+                          "resolution": resolution,
+                          "keep_larger": bool(keep_larger), "format": fmt, "jpeg_quality": jpeg_quality,
+                          "max_pixels": int(max_pixels)})
         # Stale temporary files of an interrupted run, and shards of a different shard count.
         for p in glob.glob(os.path.join(output_dir, f"{split_name}-*.tfrecord.tmp")):
             os.remove(p)
@@ -494,6 +506,9 @@ def define_flags(fv: flags.FlagValues = flags.FLAGS) -> None:
                          flag_values=fv)
     flags.DEFINE_integer("val_start_index", 28000, "celebahq: first index of the val split.", flag_values=fv)
     flags.DEFINE_boolean("overwrite", False, "Rebuild finished shards too.", flag_values=fv)
+    flags.DEFINE_integer("max_pixels", DEFAULT_MAX_PIXELS, "Skip images whose PNG / JPEG header says "
+                         "they have more pixels (checked before decoding); 0 = no limit.", lower_bound=0,
+                         flag_values=fv)
     for name in ("dataset", "input_dir", "output_dir"):
         flags.mark_flag_as_required(name, flag_values=fv)
 
@@ -508,7 +523,7 @@ def main(argv, fv: flags.FlagValues = flags.FLAGS) -> int:
                          num_shards=fv.num_shards, workers=fv.workers, split_file=fv.split_file,
                          keep_larger=fv.keep_larger, fmt=fv.format, jpeg_quality=fv.jpeg_quality,
                          seed=fv.seed, max_images=fv.max_images, overwrite=fv.overwrite,
-                         val_start_index=fv.val_start_index)
+                         val_start_index=fv.val_start_index, max_pixels=fv.max_pixels)
     except BuildError as e:
         print(f"build_tfrecords: error: {e}", file=sys.stderr)
         return 2

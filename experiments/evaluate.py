@@ -70,6 +70,12 @@ def run(model_dir=None, saved_model=None, checkpoint=None, data=None, image_size
                         method_name=method_name, baselines=baselines, batch_size=batch_size)
     except (FileNotFoundError, ValueError) as e:
         return error(str(e))
+    except Exception as e:  # noqa: BLE001 - a corrupt TFRecord: one line naming the file
+        import tensorflow as tf
+        if not isinstance(e, tf.errors.DataLossError):
+            raise
+        from gain_tf.data import corrupt_record_error
+        return error(str(corrupt_record_error(data, "val", e)))
     print(f"evaluated {model.source} on {len(bucket_list)} bucket(s): {output_dir}/results.md "
           f"({len(rows)} rows)")
     return 0

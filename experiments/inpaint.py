@@ -20,6 +20,9 @@ scales the whole image; ``auto`` (default) is ``crop`` for images over twice the
         --mask=big_mask.png --output=big_filled.png --mode=crop --margin=64
 
 Errors are one line on stderr each, and the exit code is 1 (in folder mode every image is tried).
+Empty and truncated files are refused, and so are PNG / JPEG files whose header announces more than
+``--max_pixels`` pixels, before decoding (a decompression bomb). ``--output_dir`` may not lie inside
+``--image_dir`` or ``--mask_dir`` (outputs would be read back as inputs).
 """
 from __future__ import annotations
 
@@ -71,16 +74,26 @@ def _stem(path: str, root: str) -> str:
     return os.path.splitext(os.path.relpath(path, root))[0]
 
 
-def read_inputs(image_path: str, mask_path: str):
-    """``(image uint8 [H,W,3], hole mask uint8 [H,W,1] in {0, 255})``; raises ``InpaintError``."""
+def _inside(path: str, folder: str) -> bool:
+    """Whether ``path`` is ``folder`` or lies under it (symbolic links resolved)."""
+    p, f = os.path.realpath(path), os.path.realpath(folder)
+    return p == f or p.startswith(f.rstrip(os.sep) + os.sep)
+
+
+def read_inputs(image_path: str, mask_path: str, max_pixels: int | None = None):
+    """``(image uint8 [H,W,3], hole mask uint8 [H,W,1] in {0, 255})``; raises ``InpaintError``.
+
+    Files whose PNG / JPEG header announces more than ``max_pixels`` pixels are refused before
+    decoding (None = :data:`gain_tf.images.DEFAULT_MAX_PIXELS`)."""
     import numpy as np
 
-    from gain_tf.images import ImageReadError, read_gray, read_image
+    from gain_tf.images import DEFAULT_MAX_PIXELS, ImageReadError, read_gray, read_image
     from gain_tf.masks import FILE_HOLE_THRESHOLD, hole_mask_from_valid, valid_from_hole_mask
 
     try:
-        image = read_image(image_path)
-        gray = read_gray(mask_path)
+        limit = DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels
+        image = read_image(image_path, max_pixels=limit)
+        gray = read_gray(mask_path, max_pixels=limit)
     except ImageReadError as e:
         raise InpaintError(str(e)) from None
     if gray.shape[:2] != image.shape[:2]:
@@ -100,7 +113,7 @@ def inpaint_file(get_inpainter, image_path: str, mask_path: str, output_path: st
     from gain_tf.images import write_png
     from gain_tf.inference import InpaintInputError, inpaint_image
 
-    image, hole = read_inputs(image_path, mask_path)
+    image, hole = read_inputs(image_path, mask_path, options.get("max_pixels"))
     if not hole.any():
         _warn(f"{mask_path}: mask has no hole; writing {image_path} unchanged to {output_path}")
         result = image
@@ -127,6 +140,12 @@ def run(image=None, mask=None, output=None, image_dir=None, mask_dir=None, outpu
     if folder and not (image_dir and mask_dir and output_dir):
         _error("--image_dir, --mask_dir and --output_dir are all required")
         return 1
+    if folder:
+        for flag, d in (("--image_dir", image_dir), ("--mask_dir", mask_dir)):
+            if _inside(output_dir, d):
+                _error(f"--output_dir={output_dir} is inside {flag}={d}: outputs would be read back "
+                       "as inputs; choose another folder")
+                return 1
     if bool(saved_model) == bool(model_dir):
         _error("give exactly one of --saved_model or --model_dir")
         return 1

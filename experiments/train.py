@@ -83,12 +83,23 @@ def main(argv):
                            log_every=FLAGS.log_every, image_every=FLAGS.image_every,
                            checkpoint_every=FLAGS.checkpoint_every,
                            allow_config_change=FLAGS.allow_config_change)
-    trainer = Trainer(config, options, make_strategy(FLAGS.strategy))
+    try:
+        strategy = make_strategy(FLAGS.strategy)
+    except ValueError as e:  # e.g. a TF_CONFIG that is not JSON: one line, no traceback
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    trainer = Trainer(config, options, strategy)
     try:
         trainer.train(training_dataset_fn(config, FLAGS.data, FLAGS.seed, FLAGS.deterministic))
     except (TrainingDivergedError, ValueError) as e:
         logging.error("%s", e)
         print(f"error: {e}", file=sys.stderr)
+        return 1
+    except tf.errors.DataLossError as e:  # a corrupt TFRecord: one line naming the file
+        from gain_tf.data import corrupt_record_error
+        msg = corrupt_record_error(FLAGS.data, "train", e)
+        logging.error("%s", msg)
+        print(f"error: {msg}", file=sys.stderr)
         return 1
     print(f"done: checkpoints in {trainer.run_dir.checkpoint_dir}, "
           f"TensorBoard logs in {trainer.run_dir.log_dir}")

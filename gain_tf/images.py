@@ -14,6 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+DEFAULT_MAX_PIXELS = 40_000_000   # refuse larger images (decompression bombs); read from the header
 
 
 class ImageReadError(ValueError):
@@ -35,26 +36,84 @@ def to_uint8(images):
     return tf.cast(tf.clip_by_value(x, 0.0, 255.0), tf.uint8)
 
 
-def read_image(path: str) -> np.ndarray:
-    """Reads an image file as uint8 RGB ``[H, W, 3]``; raises :class:`ImageReadError` naming it."""
-    if not os.path.isfile(path):
-        raise ImageReadError(f"{path}: no such file")
-    data = np.fromfile(path, dtype=np.uint8)
-    img = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    if img is None:
-        raise ImageReadError(f"{path}: not a readable image")
-    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+def read_image(path: str, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Reads an image file as uint8 RGB ``[H, W, 3]``; raises :class:`ImageReadError` naming it.
+
+    Grayscale files are replicated to three channels and an alpha channel is dropped (not
+    composited). 16-bit PNGs are converted to 8 bits (OpenCV keeps the high byte: ``v >> 8``).
+    Empty, truncated and over-large files are refused as in :func:`decode_image_bytes`.
+    """
+    return decode_image_bytes(_read_bytes(path), path, max_pixels=max_pixels)
 
 
-def read_gray(path: str) -> np.ndarray:
-    """Reads an image file as uint8 grayscale ``[H, W]``; raises :class:`ImageReadError` naming it."""
+def read_gray(path: str, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Reads an image file as uint8 grayscale ``[H, W]``; raises :class:`ImageReadError` naming it.
+
+    Colour files are converted to luminance, 16-bit files to 8 bits (the high byte); empty,
+    truncated and over-large files are refused as in :func:`decode_image_bytes`.
+    """
+    return decode_image_bytes(_read_bytes(path), path, max_pixels=max_pixels, gray=True)
+
+
+def _read_bytes(path: str) -> np.ndarray:
     if not os.path.isfile(path):
         raise ImageReadError(f"{path}: no such file")
-    data = np.fromfile(path, dtype=np.uint8)
-    img = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE) if data.size else None
-    if img is None:
-        raise ImageReadError(f"{path}: not a readable image")
-    return img
+    try:
+        return np.fromfile(path, dtype=np.uint8)
+    except OSError as e:
+        raise ImageReadError(f"{path}: {e.strerror or e}") from None
+
+
+def image_header_size(data) -> tuple[int, int] | None:
+    """``(width, height)`` from a PNG IHDR or JPEG SOF header, without decoding; None for other
+    formats or when the header cannot be found."""
+    head = bytes(data[:32])
+    if head[:8] == b"\x89PNG\r\n\x1a\n":
+        if len(head) >= 24 and head[12:16] == b"IHDR":
+            return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+        return None
+    if head[:2] != b"\xff\xd8":
+        return None
+    buf = memoryview(data) if not isinstance(data, np.ndarray) else memoryview(data.tobytes())
+    i, n = 2, len(buf)
+    while i + 4 <= n:
+        if buf[i] != 0xFF:
+            return None
+        while i < n and buf[i] == 0xFF:  # fill bytes
+            i += 1
+        if i >= n:
+            return None
+        marker = buf[i]
+        i += 1
+        if marker in (0x01, *range(0xD0, 0xDA)):  # standalone markers
+            continue
+        if i + 2 > n:
+            return None
+        length = (buf[i] << 8) | buf[i + 1]
+        if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF):
+            if i + 7 > n:
+                return None
+            return (buf[i + 5] << 8) | buf[i + 6], (buf[i + 3] << 8) | buf[i + 4]
+        if length < 2:
+            return None
+        i += length
+    return None
+
+
+def check_pixel_limit(data, name: str, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> None:
+    """Refuses (:class:`ImageReadError` naming ``name``) a PNG / JPEG whose header says it has more
+    than ``max_pixels`` pixels, before any decoding; None or 0 = no limit. Other formats are
+    checked after decoding (in :func:`decode_image_bytes`)."""
+    if not max_pixels:
+        return
+    size = image_header_size(data)
+    if size is not None and size[0] * size[1] > max_pixels:
+        raise ImageReadError(pixel_limit_message(name, size[0], size[1], max_pixels))
+
+
+def pixel_limit_message(name: str, width: int, height: int, max_pixels: int) -> str:
+    return (f"{name}: {width}x{height} is {width * height} pixels, more than the limit of "
+            f"{int(max_pixels)} (--max_pixels)")
 
 
 def encode_png(image: np.ndarray) -> bytes:
@@ -91,24 +150,32 @@ def write_png(path: str, image: np.ndarray) -> None:
     atomic_write_bytes(path, encode_png(image))
 
 
-def decode_image_bytes(data: bytes, name: str = "<bytes>") -> np.ndarray:
-    """Encoded image bytes -> uint8 RGB ``[H, W, 3]``, refusing truncated files.
+def decode_image_bytes(data: bytes, name: str = "<bytes>", max_pixels: int | None = DEFAULT_MAX_PIXELS,
+                       gray: bool = False) -> np.ndarray:
+    """Encoded image bytes -> uint8 RGB ``[H, W, 3]`` (``[H, W]`` with ``gray``), refusing bad files.
 
-    Stricter than :func:`read_image`: OpenCV decodes a truncated JPEG / PNG into a partly grey
-    picture without an error, so a JPEG without its end-of-image marker or a PNG without its IEND
-    chunk is rejected here. Raises :class:`ImageReadError` naming ``name``.
+    OpenCV decodes a truncated JPEG / PNG into a partly grey picture without an error, so a JPEG
+    without its end-of-image marker or a PNG without its IEND chunk is rejected here. A PNG / JPEG
+    whose header announces more than ``max_pixels`` pixels (default :data:`DEFAULT_MAX_PIXELS`;
+    None or 0 = no limit) is refused before decoding (a decompression bomb); other formats are
+    checked after decoding. Grayscale becomes RGB, alpha is dropped, 16-bit becomes 8-bit (the high
+    byte). Raises :class:`ImageReadError` naming ``name``.
     """
-    if not data:
+    if data is None or len(data) == 0:
         raise ImageReadError(f"{name}: empty file")
     head = bytes(data[:8])
     if head[:2] == b"\xff\xd8" and bytes(data).rfind(b"\xff\xd9") < 2:
         raise ImageReadError(f"{name}: truncated JPEG (no end-of-image marker)")
     if head == b"\x89PNG\r\n\x1a\n" and bytes(data[-64:]).find(b"IEND") < 0:
         raise ImageReadError(f"{name}: truncated PNG (no IEND chunk)")
-    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    check_pixel_limit(data, name, max_pixels)
+    buf = data if isinstance(data, np.ndarray) else np.frombuffer(data, np.uint8)
+    img = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE if gray else cv2.IMREAD_COLOR)
     if img is None:
         raise ImageReadError(f"{name}: not a readable image")
-    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+    if max_pixels and img.shape[0] * img.shape[1] > max_pixels:
+        raise ImageReadError(pixel_limit_message(name, img.shape[1], img.shape[0], max_pixels))
+    return img if gray else cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
 def encode_jpeg(image: np.ndarray, quality: int = 95) -> bytes:

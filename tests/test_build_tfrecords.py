@@ -264,3 +264,58 @@ def test_progress_line_rate_eta_and_throttle():
     assert lines[1] == "build  20/100  20.0/s  ETA 00:04  skipped=1"
     assert format_duration(7384) == "123:04" and format_duration(None) == "--:--"
     assert Progress(None, stream=io.StringIO()).eta() is None
+
+
+# ------------------------------------------------------------------ bad or hostile input (issue 17)
+
+def _cli(*args):
+    fv = flags.FlagValues()
+    B.define_flags(fv)
+    fv(["build_tfrecords", *args])
+    return B.main(["build_tfrecords"], fv)
+
+
+def test_bombs_empty_and_truncated_files_are_skipped_and_reported(tmp_path, capsys, monkeypatch):
+    from gain_tf import images
+    from tests.test_images import bomb_jpeg, bomb_png
+    rng = np.random.default_rng(5)
+    src = tmp_path / "src"
+    _write(str(src / "good.png"), _img(rng))
+    _write(str(src / "big.png"), _img(rng, 40, 60))          # 2400 pixels: over --max_pixels=2000
+    (src / "bomb.png").write_bytes(bomb_png())
+    (src / "bomb.jpg").write_bytes(bomb_jpeg())
+    (src / "empty.png").write_bytes(b"")
+    good = (src / "good.png").read_bytes()
+    (src / "trunc.png").write_bytes(good[: len(good) // 2])
+    decoded = []
+    real = images.cv2.imdecode
+    monkeypatch.setattr(images.cv2, "imdecode", lambda buf, flag: decoded.append(len(buf)) or real(buf, flag))
+    out = tmp_path / "out"
+    assert _cli("--dataset=folder", f"--input_dir={src}", f"--output_dir={out}", f"--resolution={RES}",
+                "--workers=1", "--max_pixels=2000") == 0
+    assert "all: 1 images in 1 shards, 5 skipped" in capsys.readouterr().out
+    rows = dict(line.split("\t") for line in (out / "all-skipped.txt").read_text().splitlines())
+    assert rows == {
+        str(src / "big.png"): "60x40 is 2400 pixels, more than the limit of 2000 (--max_pixels)",
+        str(src / "bomb.jpg"): "20000x20000 is 400000000 pixels, more than the limit of 2000 (--max_pixels)",
+        str(src / "bomb.png"): "20000x20000 is 400000000 pixels, more than the limit of 2000 (--max_pixels)",
+        str(src / "empty.png"): "empty file",
+        str(src / "trunc.png"): "truncated PNG (no IEND chunk)",
+    }
+    assert decoded == [len(good)]  # only good.png reached the decoder
+    assert [r["filename"] for r in read_records(shards(out, "all"))] == ["good.png"]
+    # The default limit (40 MP) lets big.png through but still refuses the bombs.
+    m = B.build("folder", str(src), str(tmp_path / "out2"), resolution=RES, workers=1, progress=False)
+    assert m["splits"]["all"]["count"] == 2 and m["splits"]["all"]["skipped"] == 4
+
+
+@pytest.mark.parametrize("sub", ["", "records", "a/b"])
+def test_output_dir_inside_input_dir_is_refused(tmp_path, capsys, sub):
+    src = tmp_path / "src"
+    _write(str(src / "a.png"), _img(np.random.default_rng(6)))
+    out = src / sub if sub else src
+    assert _cli("--dataset=folder", f"--input_dir={src}", f"--output_dir={out}", "--workers=1") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"build_tfrecords: error: --output_dir={out} is inside --input_dir={src}: outputs would "
+                   "be read back as inputs; choose another folder"]
+    assert sorted(os.listdir(src)) == ["a.png"]

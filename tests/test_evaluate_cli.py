@@ -34,3 +34,21 @@ def test_cli_errors(data_dir, tmp_path, capsys):
     assert err == [f"error: {tmp_path / 'none'}: model directory not found"]
     assert run_cli(f"--data={data_dir}", f"--output_dir={tmp_path}") == 1
     assert "exactly one of --saved_model or --model_dir" in capsys.readouterr().err
+
+
+def test_cli_corrupt_tfrecord_is_one_line_naming_the_file(data_dir, tmp_path, capsys):
+    from data_prep.build_tfrecords import build
+    rec = tmp_path / "rec"
+    build("folder", data_dir, str(rec), resolution=32, split="val", num_shards=1, workers=1, progress=False)
+    shard = rec / "val-00000-of-00001.tfrecord"
+    raw = bytearray(shard.read_bytes())
+    first_len = int.from_bytes(raw[:8], "little")
+    second_data = 8 + 4 + first_len + 4 + 8 + 4
+    raw[second_data + 10] ^= 0xFF
+    shard.write_bytes(bytes(raw))
+    code = run_cli(f"--saved_model={tiny_export_dir()}", f"--data={rec}", "--buckets=20-30", "--num_images=4",
+                   "--batch_size=1", f"--output_dir={tmp_path / 'out'}", "--num_grid=0",
+                   f"--inception_weights={tmp_path / 'missing.h5'}")
+    assert code == 1
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error: ")]
+    assert errors == [f"error: {shard}: corrupt TFRecord (corrupted record at {second_data})"]

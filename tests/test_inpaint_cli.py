@@ -59,7 +59,8 @@ def test_folder_end_to_end_with_saved_model(inputs, capsys):
         np.testing.assert_array_equal(got[~hole], src[~hole])
         assert np.any(got[hole] != src[hole])
     # Non-binary mask: thresholded at 127 with a warning.
-    assert "img_1.png: mask has values other than 0 and 255" in err
+    assert (f"warning: {mask_dir / 'img_1.png'}: mask has values other than 0 and 255; thresholded at 127 "
+            "(above = hole)") in err.splitlines()
     # No-hole mask: image written unchanged, with a warning.
     assert "mask has no hole" in err
     np.testing.assert_array_equal(read_image(str(out_dir / "sub" / "img_0.png")), read_image(paths[3]))
@@ -153,3 +154,65 @@ def test_folder_mode_reports_bad_files_and_continues(inputs, capsys):
     assert str(mask_dir / "img_2.png") in line
     # The other image (no-hole mask) was still written, without loading the model.
     assert (out_dir / "sub" / "img_0.png").exists()
+
+
+# ------------------------------------------------------------------ bad or hostile input (issue 17)
+
+def test_zero_byte_and_truncated_image(inputs, capsys):
+    img_dir, mask_dir, paths, tmp = inputs
+    empty, trunc = tmp / "empty.png", tmp / "trunc.png"
+    empty.write_bytes(b"")
+    data = open(paths[0], "rb").read()
+    trunc.write_bytes(data[: len(data) // 2])
+    for bad, reason in ((empty, "empty file"), (trunc, "truncated PNG (no IEND chunk)")):
+        code = run_cli(f"--image={bad}", f"--mask={mask_dir / 'img_0.png'}", f"--output={tmp / 'o.png'}",
+                       f"--model_dir={tiny_model_dir()}")
+        assert code == 1
+        assert one_error_line(capsys) == f"error: {bad}: {reason}"
+    assert not (tmp / "o.png").exists()
+
+
+def test_decompression_bomb_refused_by_max_pixels_before_decoding(inputs, capsys, monkeypatch):
+    from tests.test_images import bomb_png
+    img_dir, mask_dir, paths, tmp = inputs
+    bomb = tmp / "bomb.png"
+    bomb.write_bytes(bomb_png())
+    decoded = []
+    real = cv2.imdecode
+    monkeypatch.setattr(cv2, "imdecode", lambda *a: decoded.append(1) or real(*a))
+    code = run_cli(f"--image={bomb}", f"--mask={mask_dir / 'img_0.png'}", f"--output={tmp / 'o.png'}",
+                   f"--model_dir={tiny_model_dir()}")
+    assert code == 1
+    assert one_error_line(capsys) == (f"error: {bomb}: 20000x20000 is 400000000 pixels, more than the "
+                                      "limit of 40000000 (--max_pixels)")
+    assert not decoded
+    # The flag sets the limit for decoding too: a 45x37 image against --max_pixels=1000.
+    code = run_cli(f"--image={paths[0]}", f"--mask={mask_dir / 'img_0.png'}", f"--output={tmp / 'o.png'}",
+                   f"--model_dir={tiny_model_dir()}", "--max_pixels=1000")
+    assert code == 1
+    assert one_error_line(capsys) == (f"error: {paths[0]}: 45x37 is 1665 pixels, more than the limit of "
+                                      "1000 (--max_pixels)")
+    assert not (tmp / "o.png").exists()
+
+
+def test_size_mismatch_exact_message(inputs, capsys):
+    img_dir, mask_dir, paths, tmp = inputs
+    small = tmp / "small.png"
+    write_png(str(small), hole_mask(20, 30))
+    assert run_cli(f"--image={paths[0]}", f"--mask={small}", f"--output={tmp / 'o.png'}",
+                   f"--model_dir={tiny_model_dir()}") == 1
+    assert one_error_line(capsys) == (f"error: size mismatch: image {paths[0]} is 45x37 (WxH) but mask "
+                                      f"{small} is 30x20")
+
+
+@pytest.mark.parametrize("where", ["image_dir", "mask_dir"])
+def test_output_dir_inside_an_input_folder_is_refused(inputs, capsys, where):
+    img_dir, mask_dir, paths, tmp = inputs
+    folder = img_dir if where == "image_dir" else mask_dir
+    out_dir = folder / "filled"
+    code = run_cli(f"--image_dir={img_dir}", f"--mask_dir={mask_dir}", f"--output_dir={out_dir}",
+                   f"--model_dir={tiny_model_dir()}")
+    assert code == 1
+    assert one_error_line(capsys) == (f"error: --output_dir={out_dir} is inside --{where}={folder}: outputs "
+                                      "would be read back as inputs; choose another folder")
+    assert not out_dir.exists()

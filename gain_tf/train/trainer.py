@@ -11,6 +11,7 @@ What one step computes is :class:`gain_tf.train.gan_step.GANStep`; what TensorBo
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import os
 import time
@@ -33,7 +34,10 @@ class TrainingDivergedError(RuntimeError):
 
 def make_strategy(name: str = "default") -> tf.distribute.Strategy:
     """``default`` (one device), ``mirrored`` (all local devices; logical CPUs included) or
-    ``multiworker`` (MultiWorkerMirroredStrategy, cluster from ``TF_CONFIG``)."""
+    ``multiworker`` (MultiWorkerMirroredStrategy, cluster from ``TF_CONFIG``).
+
+    Raises ``ValueError`` (one line naming ``TF_CONFIG``) when ``TF_CONFIG`` is set but is not a
+    JSON object."""
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":
@@ -41,6 +45,16 @@ def make_strategy(name: str = "default") -> tf.distribute.Strategy:
         devices = [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]
         return tf.distribute.MirroredStrategy(devices)
     if name == "multiworker":
+        raw = os.environ.get("TF_CONFIG")
+        if raw is not None and raw.strip():
+            try:
+                parsed = json.loads(raw)
+            except ValueError as e:
+                raise ValueError(f"TF_CONFIG is not valid JSON ({e}); --strategy=multiworker reads "
+                                 "the cluster from it") from None
+            if not isinstance(parsed, dict):
+                raise ValueError("TF_CONFIG is not a JSON object; --strategy=multiworker reads the "
+                                 "cluster from it")
         return tf.distribute.MultiWorkerMirroredStrategy()
     raise ValueError(f"--strategy must be default, mirrored or multiworker, got {name!r}")
 

@@ -130,3 +130,32 @@ def test_a_library_run_decays_its_schedule_over_the_configs_steps(tmp_path):
         np.testing.assert_allclose(float(schedule(2)), 0.5e-3, rtol=1e-6)
         # the last update used step 3's rate: (1 + cos(3π/4)) / 2 of the peak
         np.testing.assert_allclose(float(opt.learning_rate), 1e-3 * (1 - 0.5 ** 0.5) / 2, rtol=1e-5)
+
+
+@pytest.mark.parametrize("value,message", [
+    ("{not json", "TF_CONFIG is not valid JSON (Expecting property name enclosed in double quotes: line 1 "
+                  "column 2 (char 1)); --strategy=multiworker reads the cluster from it"),
+    ('["a", "b"]', "TF_CONFIG is not a JSON object; --strategy=multiworker reads the cluster from it"),
+])
+def test_multiworker_with_a_tf_config_that_is_not_json(monkeypatch, value, message):
+    from gain_tf.train import make_strategy
+    monkeypatch.setenv("TF_CONFIG", value)
+    with pytest.raises(ValueError) as e:
+        make_strategy("multiworker")
+    assert str(e.value) == message
+
+
+def test_train_cli_with_a_tf_config_that_is_not_json_prints_one_line(tmp_path):
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ, TF_CONFIG="{not json", TF_CPP_MIN_LOG_LEVEL="3")
+    proc = subprocess.run([sys.executable, "-m", "experiments.train", "--config=tiny", "--strategy=multiworker",
+                           f"--data={tmp_path}", f"--model_dir={tmp_path / 'run'}"],
+                          cwd=root, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
+    assert errors == ["error: TF_CONFIG is not valid JSON (Expecting property name enclosed in double quotes: "
+                      "line 1 column 2 (char 1)); --strategy=multiworker reads the cluster from it"]
+    assert not (tmp_path / "run").exists()
