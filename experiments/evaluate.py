@@ -74,7 +74,7 @@ def run(model_dir=None, saved_model=None, checkpoint=None, data=None, image_size
         import tensorflow as tf
         if not isinstance(e, tf.errors.DataLossError):
             raise
-        from gain_tf.data import corrupt_record_error
+        from gain_tf.records import corrupt_record_error
         return error(str(corrupt_record_error(data, "val", e)))
     print(f"evaluated {model.source} on {len(bucket_list)} bucket(s): {output_dir}/results.md "
           f"({len(rows)} rows)")

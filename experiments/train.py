@@ -96,7 +96,7 @@ def main(argv):
         print(f"error: {e}", file=sys.stderr)
         return 1
     except tf.errors.DataLossError as e:  # a corrupt TFRecord: one line naming the file
-        from gain_tf.data import corrupt_record_error
+        from gain_tf.records import corrupt_record_error
         msg = corrupt_record_error(FLAGS.data, "train", e)
         logging.error("%s", msg)
         print(f"error: {msg}", file=sys.stderr)

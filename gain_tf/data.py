@@ -53,7 +53,6 @@ from __future__ import annotations
 import glob as _glob
 import os
 import random as _random
-import re
 
 import numpy as np
 import tensorflow as tf
@@ -104,35 +103,6 @@ def resolve_source(source, split: str | None = None) -> tuple[str, list[str]]:
     if not files:
         raise FileNotFoundError(f"{source}: no TFRecords and no images found")
     return "images", files
-
-
-def find_corrupt_record(files) -> str | None:
-    """``"<file>: corrupt TFRecord (<reason>)"`` for the first of ``files`` that cannot be read to
-    its end, or None when every file reads. It reads every file, so it is for the error path: tf.data
-    raises ``DataLossError`` without naming the file (see :func:`corrupt_record_error`)."""
-    for f in files:
-        try:
-            tf.data.TFRecordDataset(f).reduce(np.int64(0), lambda n, _: n + 1)
-        except tf.errors.DataLossError as e:
-            return f"{f}: corrupt TFRecord ({_tf_reason(e)})"
-    return None
-
-
-def _tf_reason(err) -> str:
-    msg = re.sub(r"\{\{[^}]*\}\}|\[Op:[^\]]*\]|name:\s*$", "", str(getattr(err, "message", err)))
-    return " ".join(msg.replace("' failed with ", ": ").split()) or type(err).__name__
-
-
-def corrupt_record_error(source, split: str | None, err) -> ValueError:
-    """A one-line ``ValueError`` for a ``DataLossError`` met while reading ``source``: names the
-    corrupt file (found with :func:`find_corrupt_record`). The pipelines themselves do not skip
-    corrupt records: the entry points (training, evaluation) stop with this message."""
-    try:
-        kind, files = resolve_source(source, split)
-    except (FileNotFoundError, ValueError):
-        kind, files = "images", []
-    found = find_corrupt_record(files) if kind == "records" else None
-    return ValueError(found or f"{source}: corrupt TFRecord ({_tf_reason(err)})")
 
 
 def _decode_encoded(encoded):
