@@ -14,7 +14,7 @@ Any size works. ``--mode`` picks how (README, "Use it on your photos"): ``full``
 image (refused with its memory estimate above ``--max_memory_gb``), ``crop`` cuts a window around
 each hole region (grown by ``--margin``, default about the region's size and at least 32 px),
 scales it to the model's training size, inpaints it and pastes the hole pixels back, ``resize``
-scales the whole image; ``auto`` (default) is ``crop`` for images over twice the training size::
+scales the whole image; ``auto`` (default) is ``crop`` for images over the training size::
 
     python -m experiments.inpaint --saved_model=demo_out/saved_model --image=big.jpg \
         --mask=big_mask.png --output=big_filled.png --mode=crop --margin=64
@@ -48,7 +48,7 @@ def define_flags(flag_values=flags.FLAGS) -> None:
     flags.DEFINE_string("checkpoint", None, "Checkpoint prefix (default: latest in --model_dir).",
                         flag_values=fv)
     flags.DEFINE_enum("mode", "auto", ["auto", "full", "crop", "resize"],
-                      "How to run large images: auto = crop above twice the training size.",
+                      "How to run large images: auto = crop above the training size.",
                       flag_values=fv)
     flags.DEFINE_integer("margin", None, "Crop mode: context around each hole region in px "
                          "(default: the region's longer side, at least 32).", flag_values=fv)
