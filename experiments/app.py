@@ -213,17 +213,9 @@ def gradient_view(gradient: np.ndarray, hole: Optional[np.ndarray] = None,
 def fill_order_input(image: np.ndarray, hole: np.ndarray, max_side: int) -> tuple:
     """``(image, hole mask uint8)`` scaled so the longer side is at most ``max_side`` (the training
     size in ``crop`` and ``resize`` modes: the network sees the region so; a scaled-down pixel is
-    hole if any of it was)."""
-    import cv2
-    h, w = hole.shape
-    scale = max_side / max(h, w)
-    if scale >= 1.0:
-        return image, np.where(hole > 0, 255, 0).astype(np.uint8)
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-    small_hole = cv2.resize(np.where(hole > 0, 255, 0).astype(np.uint8), size,
-                            interpolation=cv2.INTER_AREA) > 0
-    return small, np.where(small_hole, 255, 0).astype(np.uint8)
+    hole if any of it was): the scaling of :func:`gain_tf.inference.downscale`."""
+    from gain_tf.inference import downscale
+    return downscale(image, hole, max_side)
 
 
 def _label(tile: np.ndarray, lines: list, band: int = 30) -> np.ndarray:

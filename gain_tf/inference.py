@@ -331,21 +331,31 @@ def hole_boxes(hole: np.ndarray, margin: Optional[int] = None, min_size: int = 0
     return [tuple(int(v) for v in b) for b in boxes]
 
 
+def downscale(image, hole, max_side: int) -> tuple:
+    """``(image, hole mask uint8, 255 = hole)`` with the longer side scaled to at most ``max_side``
+    (``INTER_AREA``; a scaled-down pixel is hole if any of it was); unchanged when small enough."""
+    import cv2
+    h, w = hole.shape
+    mask = np.where(hole > 0, 255, 0).astype(np.uint8)
+    scale = max_side / max(h, w)
+    if scale >= 1.0:
+        return image, mask
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    small_hole = cv2.resize(mask, size, interpolation=cv2.INTER_AREA) > 0
+    return (cv2.resize(image, size, interpolation=cv2.INTER_AREA),
+            np.where(small_hole, 255, 0).astype(np.uint8))
+
+
 def _run_scaled(inpainter, image, hole, size):
     """Inpaints ``image`` with its longer side scaled to at most ``size`` and back: the model's
     composite, upscaled (so hole-edge pixels blend fill and known pixels), then only hole pixels
     pasted. Returns ``(uint8 [H,W,3], gradient [H,W,C])``."""
     import cv2
     h, w = hole.shape
-    scale = min(1.0, size / max(h, w))
-    mask = np.where(hole, 255, 0).astype(np.uint8)
-    if scale == 1.0:
-        return inpaint_arrays(inpainter, image, mask, return_gradient=True)
-    sh, sw = max(1, round(h * scale)), max(1, round(w * scale))
-    small = cv2.resize(image, (sw, sh), interpolation=cv2.INTER_AREA)
-    small_hole = cv2.resize(mask, (sw, sh), interpolation=cv2.INTER_AREA) > 0  # any hole share
-    filled, gradient = inpaint_arrays(inpainter, small, np.where(small_hole, 255, 0).astype(np.uint8),
-                                      return_gradient=True)
+    small, small_mask = downscale(image, hole, size)
+    if small.shape[:2] == (h, w):
+        return inpaint_arrays(inpainter, image, small_mask, return_gradient=True)
+    filled, gradient = inpaint_arrays(inpainter, small, small_mask, return_gradient=True)
     up = cv2.resize(filled, (w, h), interpolation=cv2.INTER_CUBIC)
     gradient = cv2.resize(gradient, (w, h), interpolation=cv2.INTER_LINEAR).reshape(h, w, -1)
     return np.where(hole[..., None], up, image), gradient
