@@ -28,6 +28,11 @@ def define_flags():
     flags.DEFINE_string("model_dir", None, "Checkpoints, TensorBoard logs and config.json go here.")
     flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multiworker"],
                       "tf.distribute strategy (multiworker reads TF_CONFIG).")
+    flags.DEFINE_float("collective_timeout", 0, "multiworker: fail a collective op that waits "
+                       "longer than this many seconds for a peer (0 = wait forever).")
+    flags.DEFINE_integer("intra_op_threads", 0, "Threads inside one op (0 = TensorFlow's choice: "
+                         "all cores); e.g. 1 per worker when several share a host.")
+    flags.DEFINE_integer("inter_op_threads", 0, "Ops run side by side (0 = TensorFlow's choice).")
     flags.DEFINE_bool("mixed_precision", False, "mixed_float16 compute with loss scaling.")
     flags.DEFINE_bool("jit", False, "XLA-compile the train step's forward and backward pass.")
     flags.DEFINE_integer("seed", 0, "Seed of weights, data order, masks and the GAN step.")
@@ -75,6 +80,8 @@ def main(argv):
         raise app.UsageError("--data is required (a TFRecord glob or an image folder)")
     if not FLAGS.model_dir:
         raise app.UsageError("--model_dir is required")
+    tf.config.threading.set_intra_op_parallelism_threads(FLAGS.intra_op_threads)
+    tf.config.threading.set_inter_op_parallelism_threads(FLAGS.inter_op_threads)
     if FLAGS.deterministic:
         tf.config.experimental.enable_op_determinism()
     tf.keras.utils.set_random_seed(FLAGS.seed)
@@ -84,7 +91,7 @@ def main(argv):
                            checkpoint_every=FLAGS.checkpoint_every,
                            allow_config_change=FLAGS.allow_config_change)
     try:
-        strategy = make_strategy(FLAGS.strategy)
+        strategy = make_strategy(FLAGS.strategy, FLAGS.collective_timeout)
     except ValueError as e:  # e.g. a TF_CONFIG that is not JSON: one line, no traceback
         print(f"error: {e}", file=sys.stderr)
         return 1
@@ -101,8 +108,12 @@ def main(argv):
         logging.error("%s", msg)
         print(f"error: {msg}", file=sys.stderr)
         return 1
-    print(f"done: checkpoints in {trainer.run_dir.checkpoint_dir}, "
-          f"TensorBoard logs in {trainer.run_dir.log_dir}")
+    if trainer.is_chief:
+        print(f"done: checkpoints in {trainer.run_dir.checkpoint_dir}, "
+              f"TensorBoard logs in {trainer.run_dir.log_dir}; weights {trainer.weights_digest()}")
+    else:
+        print(f"done: {trainer.task} (not the chief; it wrote nothing); "
+              f"weights {trainer.weights_digest()}")
     return 0
 
 

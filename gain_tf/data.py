@@ -56,6 +56,7 @@ import random as _random
 
 import numpy as np
 import tensorflow as tf
+from absl import logging as _log
 
 from gain_tf import masks as _masks
 from gain_tf.images import ImageReadError, list_image_files, read_image, resize_shorter_side, to_model_range
@@ -308,6 +309,8 @@ def train_dataset(source, batch_size: int, image_size: int = 256, masks="free_fo
     shard_elements = num_pipelines > 1 and len(files) < num_pipelines
     if num_pipelines > 1 and not shard_elements:
         files = files[pipeline_id::num_pipelines]
+        _log.info("input pipeline %d of %d reads %d files: %s", pipeline_id, num_pipelines,
+                  len(files), ", ".join(os.path.basename(f) for f in files[:8]))
     base = _seed_base(seed, pipeline_id)
 
     ds = tf.data.Dataset.from_tensor_slices(files)

@@ -108,6 +108,37 @@ class RunDir:
                                     "first, or pass --checkpoint)")
         return found
 
+    def remove_partial_checkpoints(self) -> list:
+        """Removes what a killed save leaves in ``checkpoints/`` and returns the names removed.
+
+        The ``checkpoint`` state file is the commit point of a save: TensorFlow writes
+        ``ckpt-N_temp/`` (the shards), merges them into ``ckpt-N.index`` / ``ckpt-N.data-*``, and
+        only then rewrites the state file (through a ``checkpoint.tmp*`` file). So ``*_temp``
+        folders, ``checkpoint.tmp*`` files and every ``ckpt-N.*`` the state file does not list are
+        partial or orphaned, and go; the checkpoints it lists, and other files, are left alone.
+        """
+        import re
+        import shutil
+
+        import tensorflow as tf
+        folder = self.checkpoint_dir
+        if not os.path.isdir(folder):
+            return []
+        state = tf.train.get_checkpoint_state(folder)
+        listed = {os.path.basename(p) for p in (state.all_model_checkpoint_paths if state else [])}
+        if state and state.model_checkpoint_path:
+            listed.add(os.path.basename(state.model_checkpoint_path))
+        removed = []
+        for name in sorted(os.listdir(folder)):
+            path = os.path.join(folder, name)
+            prefix = name.split(".", 1)[0]
+            partial = name.endswith("_temp") or name.startswith("checkpoint.tmp")
+            orphan = re.fullmatch(r"ckpt-\d+", prefix) is not None and prefix not in listed
+            if partial or orphan:
+                shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
+                removed.append(name)
+        return removed
+
     # ------------------------------------------------------------------ done marker
     def is_done(self) -> bool:
         return os.path.exists(self.done_path)

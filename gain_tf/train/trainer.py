@@ -11,9 +11,13 @@ What one step computes is :class:`gain_tf.train.gan_step.GANStep`; what TensorBo
 from __future__ import annotations
 
 import dataclasses
+import functools
+import hashlib
 import json
 import math
 import os
+import shutil
+import tempfile
 import time
 from typing import Callable, Dict, Optional
 
@@ -32,12 +36,14 @@ class TrainingDivergedError(RuntimeError):
     """A loss became NaN or Inf; the message names the step and the loss."""
 
 
-def make_strategy(name: str = "default") -> tf.distribute.Strategy:
+def make_strategy(name: str = "default", collective_timeout: Optional[float] = None
+                  ) -> tf.distribute.Strategy:
     """``default`` (one device), ``mirrored`` (all local devices; logical CPUs included) or
     ``multiworker`` (MultiWorkerMirroredStrategy, cluster from ``TF_CONFIG``).
 
-    Raises ``ValueError`` (one line naming ``TF_CONFIG``) when ``TF_CONFIG`` is set but is not a
-    JSON object."""
+    ``collective_timeout`` (seconds, multiworker only) makes a collective that waits longer for a
+    peer fail instead of hanging (a worker that died). Raises ``ValueError`` (one line naming
+    ``TF_CONFIG``) when ``TF_CONFIG`` is set but is not a JSON object."""
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":
@@ -55,8 +61,38 @@ def make_strategy(name: str = "default") -> tf.distribute.Strategy:
             if not isinstance(parsed, dict):
                 raise ValueError("TF_CONFIG is not a JSON object; --strategy=multiworker reads the "
                                  "cluster from it")
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        options = tf.distribute.experimental.CommunicationOptions(
+            timeout_seconds=collective_timeout or None)
+        return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
     raise ValueError(f"--strategy must be default, mirrored or multiworker, got {name!r}")
+
+
+def worker_role(strategy: tf.distribute.Strategy) -> tuple:
+    """``(is_chief, task)`` of this process: ``(True, None)`` outside a multi-worker cluster;
+    else the chief is task ``chief``, or ``worker`` 0 when the cluster has no chief."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    task_type = getattr(resolver, "task_type", None)
+    if not task_type:
+        return True, None
+    task = f"{task_type}:{resolver.task_id}"
+    if task_type == "chief":
+        return True, task
+    has_chief = "chief" in resolver.cluster_spec().as_dict()
+    return task_type == "worker" and resolver.task_id == 0 and not has_chief, task
+
+
+# A test hook: "step:N:PATH" or "save:N:PATH" holds the process after step N (or inside the save
+# of checkpoint N, after its files are written and before the state file commits it), first
+# creating PATH, so that a test can kill it there with SIGKILL (tests/train/test_kill_resume.py).
+HOLD_ENV = "GAIN_TF_TEST_HOLD"
+
+
+def _hold_for_test(point: str, step: int) -> None:
+    spec = os.environ.get(HOLD_ENV, "")
+    if spec.startswith(f"{point}:{step}:"):
+        with open(spec.split(":", 2)[2], "w"):
+            pass
+        time.sleep(600)
 
 
 @dataclasses.dataclass
@@ -100,15 +136,21 @@ class Trainer:
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step",
                                     aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
         self._built = False
+        self.is_chief, self.task = worker_role(self.strategy)
         self.checkpoint = tf.train.Checkpoint(
             step=self.step, generator=self.generator, d_image=self.d_image,
             g_optimizer=self.g_optimizer, d_optimizer=self.d_optimizer,
             **({"d_guide": self.d_guide} if self.d_guide is not None else {}))
-        self.manager = tf.train.CheckpointManager(self.checkpoint, self.run_dir.checkpoint_dir,
-                                                  max_to_keep=options.keep_checkpoints)
+        # Only the chief writes the run folder; the other workers of a cluster save (all must take
+        # part in a save) into a scratch folder of their own that train() creates and removes.
+        self.manager = (self._manager(self.run_dir.checkpoint_dir) if self.is_chief else None)
         self.gan_step = GANStep(config, self.generator, (self.d_image, self.d_guide),
                                 self.g_optimizer, self.d_optimizer, self.strategy, self.step,
                                 options.seed, options.jit)
+
+    def _manager(self, folder: str) -> tf.train.CheckpointManager:
+        return tf.train.CheckpointManager(self.checkpoint, folder,
+                                          max_to_keep=self.options.keep_checkpoints)
 
     def _adam(self):
         o = self.config.optim
@@ -153,7 +195,8 @@ class Trainer:
         Raises ``ValueError`` naming ``model_dir`` and the config fields that differ when the
         checkpoint does not fit this run's models and optimisers.
         """
-        latest = self.manager.latest_checkpoint
+        latest = (tf.train.latest_checkpoint(self.run_dir.checkpoint_dir)
+                  if os.path.isdir(self.run_dir.checkpoint_dir) else None)
         if latest:
             try:
                 self.checkpoint.restore(latest).assert_existing_objects_matched()
@@ -199,16 +242,36 @@ class Trainer:
                              f"{self.config.optim.steps}, where its schedule ends; raise --steps")
         steps = self.config.optim.steps if steps is None else steps
         size = self.config.data.image_size
-        os.makedirs(opts.model_dir, exist_ok=True)
-        self._write_config()
+        if self.is_chief:
+            os.makedirs(opts.model_dir, exist_ok=True)
+            self._write_config()
+            removed = self.run_dir.remove_partial_checkpoints()
+            if removed:
+                logging.warning("%s: removed what an interrupted save left: %s",
+                                self.run_dir.checkpoint_dir, ", ".join(removed))
         self.build(size, size)
         start = self.restore()
         if start >= steps:
             logging.info("already at step %d >= %d: nothing to do", start, steps)
             return {}
+        scratch = None
+        if not self.is_chief:
+            scratch = tempfile.mkdtemp(prefix=f"gain-tf-{self.task.replace(':', '')}-")
+            self.manager = self._manager(scratch)
+            logging.info("%s is not the chief: its checkpoints go to %s (removed at the end); no "
+                         "TensorBoard logs or config.json", self.task, scratch)
+        try:
+            return self._loop(dataset_fn, start, steps)
+        finally:
+            if scratch is not None:
+                shutil.rmtree(scratch, ignore_errors=True)
+
+    def _loop(self, dataset_fn: Callable, start: int, steps: int) -> Dict[str, float]:
+        opts = self.options
         dist = self.strategy.distribute_datasets_from_function(
             lambda ctx: dataset_fn(ctx).skip(start))
-        writer = tf.summary.create_file_writer(self.run_dir.log_dir)
+        writer = (tf.summary.create_file_writer(self.run_dir.log_dir) if self.is_chief
+                  else tf.summary.create_noop_writer())
         progress = Progress(steps - start, desc="train") if opts.progress else None
         metrics, vis_batch = {}, None
         it = iter(dist)
@@ -233,11 +296,14 @@ class Trainer:
                 with writer.as_default(step=step):
                     summaries.write_scalars(metrics, (step - start) / max(time.perf_counter() - t0,
                                                                           1e-9))
-            if step % opts.image_every == 0 or step == steps:
+            if self.is_chief and (step % opts.image_every == 0 or step == steps):
                 with writer.as_default(step=step):
                     summaries.write_images(self.generator, vis_batch)
             if step % opts.checkpoint_every == 0 or step == steps:
-                self.manager.save(checkpoint_number=step)
+                hold = functools.partial(_hold_for_test, "save", step)  # no-op unless testing
+                self.manager.save(checkpoint_number=step, options=tf.train.CheckpointOptions(
+                    experimental_write_callbacks=[hold]))
+            _hold_for_test("step", step)
             if progress is not None:
                 progress.update(1, g=f"{metrics['g_total']:.3f}", d=f"{metrics['d_total']:.3f}",
                                 l1_hole=f"{metrics['l1_hole']:.3f}")
@@ -245,6 +311,15 @@ class Trainer:
             progress.close()
         writer.flush()
         return metrics
+
+    def weights_digest(self) -> str:
+        """``sha256:<16 hex>`` of every model weight in order (G, D^I, D^S): the workers of a
+        cluster print the same one when they stayed in sync."""
+        h = hashlib.sha256()
+        for model in (self.generator, self.d_image, self.d_guide):
+            for v in (model.weights if model is not None else []):
+                h.update(v.numpy().tobytes())
+        return "sha256:" + h.hexdigest()[:16]
 
     def _first_local(self, batch):
         """The first replica's part of a distributed batch, as plain tensors (for pictures)."""
