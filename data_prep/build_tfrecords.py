@@ -265,6 +265,7 @@ def _reason(err: Exception, path: str) -> str:
 def _write_shard(task: dict, on_image=None) -> dict:
     """Writes one shard (temp file, state file, rename); returns its state dict."""
     import tensorflow as tf
+    from gain_tf import faults
     from gain_tf.images import ImageReadError, atomic_write_bytes
 
     final, tmp, state_path = task["path"], task["path"] + ".tmp", task["state_path"]
@@ -273,7 +274,8 @@ def _write_shard(task: dict, on_image=None) -> dict:
             os.remove(p)
     count, skipped = 0, []
     with tf.io.TFRecordWriter(tmp) as writer:
-        for path, name, label in task["items"]:
+        for k, (path, name, label) in enumerate(task["items"]):
+            faults.hold("record", k)  # no-op unless a test holds the build here to kill it
             try:
                 enc, h, w = process_image(path, task["resolution"], task["keep_larger"], task["format"],
                                           task["jpeg_quality"], task.get("max_pixels", DEFAULT_MAX_PIXELS))

@@ -24,6 +24,7 @@ from typing import Callable, Dict, Optional
 import tensorflow as tf
 from absl import logging
 
+from gain_tf import faults
 from gain_tf.config import GAINConfig
 from gain_tf.models import GAINGenerator, build_discriminators
 from gain_tf.progress import Progress
@@ -79,20 +80,6 @@ def worker_role(strategy: tf.distribute.Strategy) -> tuple:
         return True, task
     has_chief = "chief" in resolver.cluster_spec().as_dict()
     return task_type == "worker" and resolver.task_id == 0 and not has_chief, task
-
-
-# A test hook: "step:N:PATH" or "save:N:PATH" holds the process after step N (or inside the save
-# of checkpoint N, after its files are written and before the state file commits it), first
-# creating PATH, so that a test can kill it there with SIGKILL (tests/train/test_kill_resume.py).
-HOLD_ENV = "GAIN_TF_TEST_HOLD"
-
-
-def _hold_for_test(point: str, step: int) -> None:
-    spec = os.environ.get(HOLD_ENV, "")
-    if spec.startswith(f"{point}:{step}:"):
-        with open(spec.split(":", 2)[2], "w"):
-            pass
-        time.sleep(600)
 
 
 @dataclasses.dataclass
@@ -300,10 +287,10 @@ class Trainer:
                 with writer.as_default(step=step):
                     summaries.write_images(self.generator, vis_batch)
             if step % opts.checkpoint_every == 0 or step == steps:
-                hold = functools.partial(_hold_for_test, "save", step)  # no-op unless testing
+                hold = functools.partial(faults.hold, "save", step)  # no-op unless testing
                 self.manager.save(checkpoint_number=step, options=tf.train.CheckpointOptions(
                     experimental_write_callbacks=[hold]))
-            _hold_for_test("step", step)
+            faults.hold("step", step)
             if progress is not None:
                 progress.update(1, g=f"{metrics['g_total']:.3f}", d=f"{metrics['d_total']:.3f}",
                                 l1_hole=f"{metrics['l1_hole']:.3f}")

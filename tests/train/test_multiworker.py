@@ -9,19 +9,14 @@ import glob
 import json
 import os
 import re
-import signal
 import socket
-import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
 
 from tests.fixtures_model import write_images
-
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-TIMEOUT = 300
+from tests.processes import Child, base_env, run_all
 
 
 def free_ports(n):
@@ -35,40 +30,20 @@ def free_ports(n):
             s.close()
 
 
-def run_processes(commands, envs, log_dir):
-    """Runs the commands side by side (stdout and stderr to files: no pipe can fill up) and
-    returns ``[(returncode, stdout, stderr, pid)]``; all are killed at ``TIMEOUT``."""
-    procs, logs = [], []
-    try:
-        for i, (cmd, env) in enumerate(zip(commands, envs)):
-            out, err = (open(os.path.join(log_dir, f"p{i}.{k}"), "w+") for k in ("out", "err"))
-            logs.append((out, err))
-            procs.append(subprocess.Popen(cmd, env=env, stdout=out, stderr=err, cwd=REPO,
-                                          start_new_session=True))
-        deadline = time.monotonic() + TIMEOUT
-        for p in procs:
-            p.wait(timeout=max(1.0, deadline - time.monotonic()))
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                os.killpg(p.pid, signal.SIGKILL)
-                p.wait()
-    results = []
-    for p, (out, err) in zip(procs, logs):
-        out.seek(0), err.seek(0)
-        results.append((p.returncode, out.read(), err.read(), p.pid))
-        out.close(), err.close()
-    return results
-
-
 def worker_envs(n, scratch):
     """Environments of an ``n``-worker loopback cluster (no chief task: worker 0 is the chief)."""
     cluster = {"worker": [f"127.0.0.1:{p}" for p in free_ports(n)]}
-    base = dict(os.environ, TMPDIR=str(scratch), CUDA_VISIBLE_DEVICES="", TF_CPP_MIN_LOG_LEVEL="2",
-                PYTHONPATH=REPO)
+    base = base_env(TMPDIR=str(scratch))
     return [dict(base, TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker",
                                                                           "index": i}}))
             for i in range(n)]
+
+
+def run_processes(commands, envs, log_dir):
+    """Runs the commands side by side; returns ``[(returncode, stdout, stderr, pid)]``."""
+    children = [Child(cmd, env, os.path.join(log_dir, f"p{i}"))
+                for i, (cmd, env) in enumerate(zip(commands, envs))]
+    return [r + (c.pid,) for r, c in zip(run_all(children), children)]
 
 
 def check_one_writer(model_dir, results, scratch):
