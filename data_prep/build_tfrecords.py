@@ -275,7 +275,7 @@ def _write_shard(task: dict, on_image=None) -> dict:
     count, skipped = 0, []
     with tf.io.TFRecordWriter(tmp) as writer:
         for k, (path, name, label) in enumerate(task["items"]):
-            faults.hold("record", k)  # no-op unless a test holds the build here to kill it
+            faults.hold(f"record-{task['name']}", k)  # no-op unless a test holds the build here
             try:
                 enc, h, w = process_image(path, task["resolution"], task["keep_larger"], task["format"],
                                           task["jpeg_quality"], task.get("max_pixels", DEFAULT_MAX_PIXELS))

@@ -3,7 +3,8 @@
 ``GAIN_TF_TEST_HOLD=<point>:<n>:<path>`` makes :func:`hold` create ``path`` and sleep when it is
 reached with that point and number. The points: ``step`` (after training step n), ``save`` (inside
 the save of checkpoint n: its files written, the ``checkpoint`` state file not yet updated) and
-``record`` (a TFRecord builder worker about to write image n of its shard). Unset, it does nothing.
+``record-<shard file name>`` (a TFRecord builder about to write image n of that shard). Unset, it
+does nothing.
 """
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 import io
 import json
 import os
+import sys
 
 import cv2
 import numpy as np
@@ -319,3 +320,30 @@ def test_output_dir_inside_input_dir_is_refused(tmp_path, capsys, sub):
     assert err == [f"build_tfrecords: error: --output_dir={out} is inside --input_dir={src}: outputs would "
                    "be read back as inputs; choose another folder"]
     assert sorted(os.listdir(src)) == ["a.png"]
+
+
+@pytest.mark.slow
+def test_build_killed_mid_shard_with_its_pool_resumes_with_every_image_once(tmp_path):
+    """The CLI with a spawn pool of 2, its whole process group SIGKILLed while shard 2 of 4 is
+    half written; the re-run keeps the finished shards and ends with every image exactly once."""
+    from gain_tf.faults import HOLD_ENV
+    from tests.processes import Child, base_env
+    src, out = tmp_path / "photos", tmp_path / "out"
+    rng = np.random.default_rng(5)
+    for i in range(12):
+        _write(str(src / f"p{i:02d}.png"), _img(rng))
+    held = tmp_path / "held"
+    cmd = [sys.executable, "-m", "data_prep.build_tfrecords", "--dataset=folder", f"--input_dir={src}",
+           f"--output_dir={out}", f"--resolution={RES}", "--num_shards=4", "--workers=2"]
+    env = base_env(**{HOLD_ENV: f"record-all-00002-of-00004.tfrecord:1:{held}"})
+    child = Child(cmd, env, str(tmp_path / "build"))
+    child.wait_for_file(held)
+    child.kill()
+    finished = {p: os.stat(p).st_mtime_ns for p in shards(out, "all")}
+    assert os.path.basename(shards(out, "all")[0]) == "all-00000-of-00004.tfrecord"
+    assert (out / "all-00002-of-00004.tfrecord.tmp").exists() and len(finished) in (2, 3)
+    m = B.build("folder", str(src), str(out), resolution=RES, num_shards=4, workers=1,
+                progress=False)
+    assert m["splits"]["all"]["count"] == 12 and not list(out.glob("*.tmp"))
+    assert {p: os.stat(p).st_mtime_ns for p in finished} == finished
+    assert _all_filenames(out, "all") == [f"p{i:02d}.png" for i in range(12)]
