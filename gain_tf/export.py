@@ -10,6 +10,7 @@ others.
 """
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import tempfile
@@ -17,10 +18,13 @@ import uuid
 
 import numpy as np
 import tensorflow as tf
+from absl import logging
 
 from gain_tf.inference import (FILL_ORDER_KEY, SIGNATURE_KEY, build_generator, make_fill_order_fn,
                                make_serving_fn)
 from gain_tf.run_dir import CONFIG_FILE
+
+_OLD = ".old-"  # suffix of a previous export moved aside while the new one is renamed in
 
 
 class _ServingModule(tf.Module):
@@ -54,7 +58,8 @@ def export_saved_model(generator, export_dir: str) -> str:
     Written to a temporary sibling folder, loaded back with ``tf.saved_model.load`` and checked on
     one odd-sized example against the in-memory function (``RuntimeError`` if they differ); only then
     renamed into place, replacing an existing export. ``config.json`` is written beside
-    ``saved_model.pb`` as well.
+    ``saved_model.pb`` as well. A failure at any point leaves the previous export in place; what
+    a kill leaves behind is repaired by the next export (:func:`recover_interrupted_export`).
     """
     config = generator.config
     if not generator.built:
@@ -62,7 +67,9 @@ def export_saved_model(generator, export_dir: str) -> str:
     export_dir = os.path.abspath(export_dir.rstrip("/\\"))
     parent = os.path.dirname(export_dir)
     os.makedirs(parent, exist_ok=True)
+    recover_interrupted_export(export_dir)
     tmp = tempfile.mkdtemp(dir=parent, prefix=os.path.basename(export_dir) + ".tmp-")
+    old = None
     try:
         module = _ServingModule(generator)
         image, mask = _check_example(config.model.multiple)
@@ -82,14 +89,34 @@ def export_saved_model(generator, export_dir: str) -> str:
                 raise RuntimeError(f"{export_dir}: the reloaded SavedModel's '{key}' differs from the "
                                    f"in-memory model (max difference {diff}); export aborted")
         del loaded
-        old = None
         if os.path.exists(export_dir):
-            old = f"{export_dir}.old-{uuid.uuid4().hex[:8]}"
+            old = f"{export_dir}{_OLD}{uuid.uuid4().hex[:8]}"
             os.replace(export_dir, old)
-        os.replace(tmp, export_dir)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        os.replace(tmp, export_dir)  # between the two renames, the previous export is at `old`
     except BaseException:
+        if old is not None and not os.path.exists(export_dir):
+            os.replace(old, export_dir)  # put the previous export back
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
     return export_dir
+
+
+def recover_interrupted_export(export_dir: str) -> list:
+    """Repairs what an export killed half-way leaves beside ``export_dir``, and returns the
+    actions taken: a previous export moved aside (``<dir>.old-*``) while ``export_dir`` is
+    missing is moved back (killed between the two renames); other ``.old-*`` folders and every
+    ``.tmp-*`` folder (an unfinished export) are removed."""
+    export_dir = os.path.abspath(export_dir.rstrip("/\\"))
+    actions = []
+    olds = sorted(glob.glob(glob.escape(export_dir) + _OLD + "*"), key=os.path.getmtime)
+    if olds and not os.path.exists(export_dir):
+        os.replace(olds.pop(), export_dir)
+        actions.append(f"restored the previous export to {export_dir}")
+    for path in olds + glob.glob(glob.escape(export_dir) + ".tmp-*"):
+        shutil.rmtree(path, ignore_errors=True)
+        actions.append(f"removed {path}")
+    for action in actions:
+        logging.warning("interrupted export: %s", action)
+    return actions
