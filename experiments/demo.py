@@ -39,6 +39,10 @@ def define_flags():
     flags.DEFINE_integer("num_train", 2000, "Built-in training scenes.")
     flags.DEFINE_integer("num_eval", 64, "Held-out images per hole-ratio bucket.")
     flags.DEFINE_integer("seed", 0, "Seed of data, weights and masks.")
+    flags.DEFINE_float("minutes", 10.0, "Deadline of the whole demo: unless --steps is given, the "
+                       "step count is fitted to it by a timed warm-up.")
+    flags.DEFINE_float("train_minutes", 6.0, "Training time aimed at (within --minutes) when "
+                       "--steps is not given.")
 
 
 _START = [time.time()]
@@ -83,14 +87,81 @@ def prepare_data(out, data, size, num_train, num_eval, seed):
     return records, os.path.join(records, "val-*.tfrecord")
 
 
-def train(out, records, config, seed):
+# After training, the demo exports, evaluates and draws: about 40 s on a machine where the demo
+# trains at 6.2 steps/s, and proportionally longer on a slower one (measured; used as a reserve).
+_AFTER_TRAINING_S, _REFERENCE_STEPS_PER_S = 40.0, 6.2
+
+
+def warm_up(config, records, seed, seconds=8.0):
+    """Times the training step on this machine: returns ``(steps_per_s, trace_s)``, the rate after
+    the first step (the tracing, timed apart) over about ``seconds``, on the real pipeline, with a
+    throwaway model (nothing is written)."""
+    import tempfile
+
+    import tensorflow as tf
+
+    from gain_tf.data import training_dataset_fn
+    from gain_tf.train import Trainer, TrainOptions
+    with tempfile.TemporaryDirectory() as tmp:
+        trainer = Trainer(config, TrainOptions(model_dir=tmp, seed=seed, progress=False))
+        trainer.build(config.data.image_size, config.data.image_size)
+        fn = training_dataset_fn(config, os.path.join(records, "train-*.tfrecord"), seed=seed)
+        batches = iter(fn(tf.distribute.InputContext()))
+        t0 = time.perf_counter()
+        float(trainer.train_step(next(batches))["g_total"])
+        t1 = time.perf_counter()
+        n = 0
+        while n < 5 or time.perf_counter() - t1 < seconds:
+            float(trainer.train_step(next(batches))["g_total"])
+            n += 1
+        return n / (time.perf_counter() - t1), t1 - t0
+
+
+def fit_steps(config, records, seed, deadline_s, train_minutes):
+    """The step count that ends training within ``train_minutes`` and the whole demo within
+    ``deadline_s`` of its start (a timed warm-up, the tracing excluded), and a line saying so."""
+    rate, trace_s = warm_up(config, records, seed)
+    reserve = _AFTER_TRAINING_S * max(1.0, _REFERENCE_STEPS_PER_S / rate)
+    left = deadline_s - (time.time() - _START[0]) - reserve
+    budget = min(train_minutes * 60.0, left)
+    steps = max(50, int(0.95 * (budget - trace_s) * rate))  # 5 %: checkpoints and summaries
+    return steps, (f"timed warm-up: {rate:.1f} steps/s after {trace_s:.0f} s of tracing -> "
+                   f"{steps} steps (about {(trace_s + steps / rate) / 60:.1f} min, the cosine "
+                   f"schedule over them) to end within {deadline_s / 60:.0f} min, "
+                   f"{reserve:.0f} s kept for export and evaluation")
+
+
+def _finished_config(run, config):
+    """The config of a finished run in ``run`` that differs from ``config`` in its step count at
+    most (a re-run of the timed demo reuses it), else None."""
+    if not os.path.exists(run.config_path) or set(run.changed_fields(config)) - {"steps"}:
+        return None
+    old = run.read_config()
+    try:
+        return old if run.latest_checkpoint().endswith(f"ckpt-{old.optim.steps}") else None
+    except FileNotFoundError:
+        return None
+
+
+def train(out, records, config, seed, fit=None):
+    """Trains ``config`` in ``out/run``; ``fit=(deadline_s, train_minutes)`` first fits its step
+    count to the time (:func:`fit_steps`) unless a finished run is there to reuse."""
     import tensorflow as tf
 
     from gain_tf.data import training_dataset_fn
     from gain_tf.run_dir import RunDir
     from gain_tf.train import Trainer, TrainOptions
-    tf.keras.utils.set_random_seed(seed)
     run = RunDir(os.path.join(out, "run"))
+    if fit is not None:
+        finished = _finished_config(run, config)
+        if finished is not None:
+            config = finished
+            say(f"reusing the finished run in {run.path} ({config.optim.steps} steps)")
+        else:
+            steps, line = fit_steps(config, records, seed, *fit)
+            config = config.replace(steps=steps)
+            say(line)
+    tf.keras.utils.set_random_seed(seed)
     moved = run.move_aside_if_changed(config)  # a run of other settings: kept, not resumed
     if moved:
         say(f"{moved}; training anew")
@@ -101,7 +172,12 @@ def train(out, records, config, seed):
     size = config.data.image_size
     say(f"training the {config.name} config for {steps} steps "
         f"({size}x{size}, batch {config.data.batch_size})")
-    trainer.train(training_dataset_fn(config, os.path.join(records, "train-*.tfrecord"), seed=seed))
+    t0 = time.time()
+    if trainer.train(training_dataset_fn(config, os.path.join(records, "train-*.tfrecord"),
+                                         seed=seed)):
+        took = time.time() - t0
+        say(f"trained in {took / 60:.1f} min ({steps / took:.1f} steps/s with the tracing; "
+            "fewer steps if it resumed)")
     return trainer.generator
 
 
@@ -164,9 +240,11 @@ def pictures(out, generator, inpainter, heldout, size, seed, count=64):
     write_png(os.path.join(out, "mask_shrinkage.png"), strip)
 
 
-def run_demo(output_dir="demo_out", data=None, config=None, num_train=2000, num_eval=64, seed=0):
+def run_demo(output_dir="demo_out", data=None, config=None, num_train=2000, num_eval=64, seed=0,
+             minutes=None, train_minutes=6.0):
     """The whole demo (see the module docstring) with ``config`` (default: the ``demo`` preset);
-    returns ``output_dir``."""
+    returns ``output_dir``. With ``minutes``, the config's step count is replaced by one fitted
+    to end the demo within that many minutes (training at most ``train_minutes``)."""
     t0 = _START[0] = time.time()
     out = output_dir
     os.makedirs(out, exist_ok=True)
@@ -177,7 +255,8 @@ def run_demo(output_dir="demo_out", data=None, config=None, num_train=2000, num_
     config = config or get_config("demo")
     image_size = config.data.image_size
     records, heldout = prepare_data(out, data, image_size, num_train, num_eval, seed)
-    generator = train(out, records, config, seed)
+    generator = train(out, records, config, seed,
+                      fit=None if minutes is None else (minutes * 60.0, train_minutes))
     say("exporting the SavedModel")
     saved = export_saved_model(generator, os.path.join(out, "saved_model"))
     inpainter = load_saved_model(saved)
@@ -189,8 +268,9 @@ def run_demo(output_dir="demo_out", data=None, config=None, num_train=2000, num_
     inpaint_heldout(inpainter, heldout, os.path.join(out, "inpainted"), image_size, seed)
     pictures(out, generator, inpainter, heldout, image_size, seed, num_eval)
     print(open(os.path.join(out, "results.md")).read())
-    minutes = (time.time() - t0) / 60
-    say(f"done in {minutes:.1f} min. Look at:\n"
+    took = (time.time() - t0) / 60
+    say(f"done in {took:.1f} min{'' if minutes is None else f' (deadline {minutes:.0f} min)'}. "
+        "Look at:\n"
           f"  {out}/demo_grid.png       masked input | GAIN | Telea | truth | gradient magnitudes\n"
           f"  {out}/mask_shrinkage.png  how the holes shrink block by block\n"
           f"  {out}/results.md          the table (also results.csv)\n"
@@ -202,8 +282,10 @@ def run_demo(output_dir="demo_out", data=None, config=None, num_train=2000, num_
 def main(argv):
     del argv
     from gain_tf.config import config_from_flags
+    timed = not FLAGS["steps"].present  # --steps given: train exactly that many
     run_demo(FLAGS.output_dir, FLAGS.data, config_from_flags(), FLAGS.num_train, FLAGS.num_eval,
-             FLAGS.seed)
+             FLAGS.seed, minutes=FLAGS.minutes if timed else None,
+             train_minutes=FLAGS.train_minutes)
     return 0
 
 

@@ -1,9 +1,11 @@
 """The demo's code path at a small size: data -> records -> training -> export -> evaluation ->
 inpainting -> pictures; the composite differs from the input inside holes and equals it outside."""
 import os
+import time
 
 import numpy as np
 
+from experiments import demo
 from experiments.demo import run_demo
 from gain_tf.config import get_config
 from gain_tf.inference import inpaint_arrays, load_saved_model
@@ -32,6 +34,35 @@ def test_demo_end_to_end_small(tmp_path):
     model = load_saved_model(os.path.join(out, "saved_model"))
     again = inpaint_arrays(model, held, np.where(hole, 255, 0).astype(np.uint8))
     np.testing.assert_array_equal(again, got)
+    # The timed warm-up on the demo's records: a rate and a tracing time.
+    rate, trace_s = demo.warm_up(config, os.path.join(out, "data", "records"), 0, seconds=0.2)
+    assert rate > 0 and trace_s > 0
+
+
+def test_timed_demo_fits_its_steps_to_the_deadline(tmp_path, monkeypatch):
+    """Steps = 95 % of (training budget - tracing) x rate, the budget being the smaller of
+    --train_minutes and what the deadline leaves after the time spent and the reserve for export
+    and evaluation (larger on a slower machine); a re-run reuses a finished run of other steps."""
+    monkeypatch.setattr(demo, "_START", [time.time() - 60.0])  # 1 min spent on the data
+    for rate, reserve in ((6.2, 40.0), (1.55, 160.0)):  # a fast and a 4x slower machine
+        monkeypatch.setattr(demo, "warm_up", lambda *a, r=rate: (r, 20.0))
+        steps, line = demo.fit_steps(None, None, 0, deadline_s=600.0, train_minutes=6.0)
+        budget = min(360.0, 600.0 - 60.0 - reserve)
+        assert abs(steps - 0.95 * (budget - 20.0) * rate) <= 2, (rate, steps)
+        assert f"{steps} steps" in line and f"{reserve:.0f} s kept" in line
+    steps, _ = demo.fit_steps(None, None, 0, deadline_s=100.0, train_minutes=6.0)
+    assert steps == 50  # past the deadline already: the minimum
+
+    from gain_tf.run_dir import RunDir
+    run = RunDir(str(tmp_path / "run"))
+    done = get_config("demo", steps=120)
+    run.write_config(done)
+    os.makedirs(run.checkpoint_dir)
+    assert demo._finished_config(run, get_config("demo", steps=700)) is None  # no checkpoint
+    import tensorflow as tf
+    tf.train.CheckpointManager(tf.train.Checkpoint(v=tf.Variable(1)), run.checkpoint_dir, 3).save(120)
+    assert demo._finished_config(run, get_config("demo", steps=700)) == done
+    assert demo._finished_config(run, get_config("demo", steps=700, batch_size=4)) is None
 
 
 def test_user_folder_is_split_into_training_and_held_out_records(tmp_path):
