@@ -5,6 +5,10 @@ Usage::
     trainer = Trainer(config, TrainOptions(model_dir="runs/x"), strategy)
     trainer.train(training_dataset_fn(config, "records/train"))   # to config.optim.steps
 
+Under ``MultiWorkerMirroredStrategy`` only the chief writes the run folder (README, "Several
+machines"). A run killed at any point resumes exactly: the chief first removes what a killed save
+left (:meth:`gain_tf.run_dir.RunDir.remove_partial_checkpoints`).
+
 What one step computes is :class:`gain_tf.train.gan_step.GANStep`; what TensorBoard shows is
 :mod:`gain_tf.train.summaries`; the run folder's layout is :class:`gain_tf.run_dir.RunDir`.
 """
