@@ -124,7 +124,7 @@ def fit_steps(config, records, seed, deadline_s, train_minutes):
     reserve = _AFTER_TRAINING_S * max(1.0, _REFERENCE_STEPS_PER_S / rate)
     left = deadline_s - (time.time() - _START[0]) - reserve
     budget = min(train_minutes * 60.0, left)
-    steps = max(50, int(0.95 * (budget - trace_s) * rate))  # 5 %: checkpoints and summaries
+    steps = max(50, int(0.9 * (budget - trace_s) * rate))  # 10 %: checkpoints, summaries, load
     return steps, (f"timed warm-up: {rate:.1f} steps/s after {trace_s:.0f} s of tracing -> "
                    f"{steps} steps (about {(trace_s + steps / rate) / 60:.1f} min, the cosine "
                    f"schedule over them) to end within {deadline_s / 60:.0f} min, "
