@@ -15,6 +15,11 @@ Data -> TFRecords -> training -> evaluation against Telea and Navier–Stokes pe
     inpainted/           held-out images inpainted by the exported model, with their masks
     run/                 checkpoints and TensorBoard logs (tensorboard --logdir demo_out/run)
 
+The demo works to a deadline, ``--minutes`` (default 10): unless ``--steps`` is given, a timed
+warm-up of the training step (its tracing timed apart) fixes the step count and the cosine schedule
+over it, so that training takes about ``--train_minutes`` (6) and the whole run ends in time on a
+slow machine as on a fast one; the line it prints says what it chose.
+
 Re-running reuses what is there (data, records, a finished training run of the same settings;
 a run of other settings is moved aside to ``run-<time>``, never overwritten).
 """
