@@ -14,13 +14,16 @@ $(STAMP): setup.cfg setup.py
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "make: $(PYTHON) not found; install Python 3.11 (e.g. 'pyenv install 3.11' or 'apt-get install python3.11 python3.11-venv') or run 'make PYTHON=/path/to/python3.11'"; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev,app]'
+	$(PY) -m pip install -q -e '.[dev,app,onnx]'
 	@touch $(STAMP)
 
 venv: $(STAMP)
 
+# Two pytest workers (whole files each): TensorFlow's tracing is single-threaded Python, so two
+# processes keep both cores busy; TEST_JOBS=0 runs in one process.
+TEST_JOBS ?= 2
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q $(if $(filter 0,$(TEST_JOBS)),,-n $(TEST_JOBS) --dist loadfile)
 
 demo: $(STAMP)
 	$(PY) -m experiments.demo $(if $(DATA),--data=$(DATA),)

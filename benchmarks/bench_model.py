@@ -2,22 +2,31 @@
 
 Prints the step's FLOPs and activation memory, counted from the traced graph of the real step
 (:mod:`gain_tf.cost`), and a projection to 10^6 steps on A100 / H100 (on paper). For CPU-sized
-configs it also times the step: median time, GFLOP/s and, in the same run, the GFLOP/s of a plain
-3×3 Conv2D forward+backward; the ratio's target is >= 0.6 (for ``small``). ``--config=paper`` is
-not timed by default (``--time`` forces it): this CPU cannot afford it.
+configs it also times the real training step (``Trainer.train_step``: generator forward and
+backward, both discriminators, gradient penalty, both Adam updates) on a synthetic in-memory batch:
+tracing time, steps/s (median step after tracing), GFLOP/s and, in the same run, the GFLOP/s of a
+plain 3×3 Conv2D forward+backward (the ratio's target is >= 0.6 for ``small``); then it profiles a
+few steps with TensorFlow's profiler and prints the share of step time per layer family
+(:func:`family_shares`). ``--config=paper`` is not timed by default (``--time`` forces it): this
+CPU cannot afford it.
 
     python benchmarks/bench_model.py                 # small, 128×128, batch 4, timed (as before)
     python benchmarks/bench_model.py --config=paper --image_size=256 --batch_size=8
-    python benchmarks/bench_model.py --config=tiny --image_size=64 --batch_size=8
+    python benchmarks/bench_model.py --config=tiny    # 64×64, batch 8 (the demo's size)
+    python benchmarks/bench_model.py --config=tiny --intra_op_threads=1 --inter_op_threads=2
 
 ``--size`` and ``--batch`` are the old names of ``--image_size`` and ``--batch_size``.
 """
 from __future__ import annotations
 
 import argparse
+import collections
+import glob
 import os
+import re
 import sys
 import tempfile
+import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -37,7 +46,9 @@ UTILISATIONS = (0.30, 0.50)
 GPU_BYTES = 80e9
 OVERHEAD_BYTES = 2e9          # CUDA context, cuDNN / cuBLAS workspaces
 FRAGMENTATION = 1.10          # allocator slack on the activations
-DEFAULT_SIZE = {"small": (128, 4)}   # the benchmark's historical setting; others: the preset's
+# The benchmark's historical setting for small; tiny at the size `make demo` trains it; others: the
+# preset's.
+DEFAULT_SIZE = {"small": (128, 4), "tiny": (64, 8)}
 
 
 def _bytes(n):
@@ -69,6 +80,28 @@ def conv_gflops_per_sec(repeats, batch=4, size=64, channels=128):
     return flops / seconds / 1e9
 
 
+def _cpu_seconds():
+    """(CPU seconds of the whole machine, of this process) so far, from /proc; None elsewhere."""
+    try:
+        with open("/proc/stat") as f:
+            ticks = [int(v) for v in f.readline().split()[1:9]]
+        with open("/proc/self/stat") as f:
+            mine = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    hz = os.sysconf("SC_CLK_TCK")
+    busy = sum(ticks) - ticks[3] - ticks[4]          # all but idle and iowait
+    return busy / hz, (int(mine[11]) + int(mine[12])) / hz
+
+
+def other_load(before, seconds):
+    """Cores that other processes kept busy since ``before`` (a :func:`_cpu_seconds`)."""
+    after = _cpu_seconds()
+    if before is None or after is None or seconds <= 0:
+        return None
+    return max(0.0, ((after[0] - before[0]) - (after[1] - before[1])) / seconds)
+
+
 def max_batch(per_image_bytes, fixed):
     """Largest batch whose activations, weights, gradients, Adam slots and overhead fit one GPU."""
     return int((GPU_BYTES - fixed - OVERHEAD_BYTES) // (per_image_bytes * FRAGMENTATION))
@@ -81,6 +114,191 @@ def traced_cost(config, spec, model_dir, mixed_precision=False):
     cost = step_cost(trainer.gan_step, spec)          # traces the step (and creates the weights)
     tf.keras.mixed_precision.set_global_policy("float32")
     return trainer, cost
+
+
+# ---------------------------------------------------------------- where the step's time goes
+FAMILIES = (
+    ("pconv", "PartialConv2D, stream convs (pconv_ii, pconv_gg)"),
+    ("fusion", "GAIBlock fusion (pconv_gi, pconv_ig, sums, ELU)"),
+    ("gradient", "GradientFilter (grad)"),
+    ("priority", "MaskShrink (priority)"),
+    ("attention", "ContextualAttention"),
+    ("generator", "generator outside its layers (input ∇I, upsample)"),
+    ("disc", "discriminators (D^I, D^S, spectral norm)"),
+    ("optim", "optimiser updates (both Adams)"),
+    ("other", "other (losses, penalty, target ∇I, AddN sums)"),
+    ("runtime", "TF executor between ops (no op running)"),
+)
+PROFILE_METHOD = """\
+Share of step time per layer family: TensorFlow's profiler (tf.profiler.experimental) over {steps}
+steps, its XSpace trace parsed. On TensorFlow's inter-op threads, each op's duration (its wall time:
+its intra-op work, and any wait for the shared intra-op pool, included) less that of ops nested in
+it, so nothing counts twice; assigned by the Keras layer scope in the op's name
+(generator/<block>/pconv_ii/mask_shrink/...: the innermost layer's class decides; backward
+ops, gradient_tape/..., go to the layer of their forward op; the Adam scopes to the optimisers).
+Time those threads spend in the executor between ops is its own row. Shares of the threads' busy
+time. The profiler slows the step (its wall time below) by recording every op execution."""
+
+
+def _sub_layers(layer):
+    return list(layer._flatten_layers(include_self=False, recursive=False))  # direct children
+
+
+def _scoped(names, component):
+    """The layer name of a scope component: itself, or a name uniquified as ``name_<n>`` (a layer
+    called twice, e.g. a discriminator on real, fake and interpolate)."""
+    if component in names:
+        return component
+    m = re.fullmatch(r"(.+)_\d+", component)
+    return m.group(1) if m and m.group(1) in names else None
+
+
+class LayerFamilies:
+    """Maps an op name to the family (:data:`FAMILIES`) of the innermost Keras layer in its scope.
+
+    The layer tree is the trainer's own models (classes and ``.name`` of every layer), so a
+    renamed or added layer is still found."""
+
+    def __init__(self, trainer):
+        from gain_tf.layers import (ContextualAttention, GAIBlock, GradientFilter, MaskShrink,
+                                    PartialConv2D)
+        self._classes = ((MaskShrink, "priority"), (ContextualAttention, "attention"),
+                         (GradientFilter, "gradient"), (GAIBlock, "fusion"),
+                         (PartialConv2D, "pconv"))
+        self._gai = GAIBlock
+        self.roots = {trainer.generator.name: self._tree(trainer.generator, "generator")}
+        for d in trainer.discriminators:
+            self.roots[d.name] = self._tree(d, "disc")
+        self.optimizers = {o.name for o in (trainer.g_optimizer, trainer.d_optimizer)}
+        self._cache = {}
+
+    def _family(self, layer, parent, inherited):
+        if inherited == "disc":
+            return "disc"
+        if isinstance(parent, self._gai) and layer in (getattr(parent, "pconv_gi", None),
+                                                        getattr(parent, "pconv_ig", None)):
+            return "fusion"                         # the cross-stream convs of a GAI-Block
+        for cls, family in self._classes:
+            if isinstance(layer, cls):
+                return family
+        return inherited                            # e.g. GuideMask: its block's conv
+
+    def _tree(self, layer, family):
+        return family, {c.name: self._tree(c, self._family(c, layer, family))
+                        for c in _sub_layers(layer)}
+
+    def __call__(self, op_name):
+        if op_name not in self._cache:
+            self._cache[op_name] = self._resolve(op_name.split("/")[:-1])
+        return self._cache[op_name]
+
+    def _resolve(self, scopes):
+        for i, component in enumerate(scopes):
+            root = _scoped(self.roots, component)
+            if root is None:
+                continue
+            family, children = self.roots[root]
+            for sub in scopes[i + 1:]:
+                child = _scoped(children, sub)
+                if child is None:
+                    break
+                family, children = children[child]
+            return family
+        if any(_scoped(self.optimizers, c) for c in scopes):
+            return "optim"
+        return "other"
+
+
+def _load_xspace(logdir):
+    try:
+        from tensorflow.tsl.profiler.protobuf import xplane_pb2
+    except ImportError:                              # other TensorFlow layouts
+        from tsl.profiler.protobuf import xplane_pb2
+    paths = sorted(glob.glob(os.path.join(logdir, "**", "*.xplane.pb"), recursive=True))
+    if not paths:
+        raise RuntimeError(f"the profiler wrote no *.xplane.pb under {logdir}")
+    space = xplane_pb2.XSpace()
+    with open(paths[-1], "rb") as f:
+        space.ParseFromString(f.read())
+    return space
+
+
+def _self_times(events, op_family, outside, times):
+    """Adds the self time of one thread's events to ``times`` (see :func:`family_times`)."""
+    stack = []                                       # [end, owner family, children's time, dur]
+
+    def close():
+        end, owner, children, duration = stack.pop()
+        if owner is not None:
+            times[owner] += max(duration - children, 0)
+        if stack:
+            stack[-1][2] += duration
+
+    n_ops = 0
+    for e in sorted(events, key=lambda e: (e.offset_ps, -e.duration_ps)):
+        start = e.offset_ps
+        while stack and stack[-1][0] <= start:
+            close()
+        end = start + e.duration_ps
+        if stack:
+            end = min(end, stack[-1][0])             # clipped to its parent if not nested
+        family = op_family.get(e.metadata_id)
+        n_ops += family is not None
+        owner = family if family is not None else (stack[-1][1] if stack else outside)
+        stack.append([end, owner, 0, end - start])
+    while stack:
+        close()
+    return n_ops
+
+
+def family_times(space, families):
+    """Picoseconds per family and the number of op executions in an XSpace of the host.
+
+    Per thread line the events nest (a kernel inside ``ExecutorState::Process``, Eigen's
+    ``ParallelFor`` inside a kernel); each event's self time (its duration minus its direct
+    children's) goes to its nearest enclosing op, or, on TensorFlow's own threads (``tf_*``),
+    outside any op, to ``runtime``. Time of other threads outside ops (the Python thread waiting
+    for the step) is not counted."""
+    times, n_ops = collections.Counter(), 0
+    for plane in space.planes:
+        if not plane.name.startswith("/host:CPU"):
+            continue
+        op_family = {}                               # metadata id -> family, for op events
+        for mid, meta in plane.event_metadata.items():
+            if meta.display_name and meta.name.endswith(":" + meta.display_name):
+                op_family[mid] = families(meta.name[:-len(meta.display_name) - 1])
+        for line in plane.lines:
+            outside = "runtime" if line.name.startswith("tf_") else None
+            n_ops += _self_times(line.events, op_family, outside, times)
+    return times, n_ops
+
+
+def family_shares(trainer, batch, steps):
+    """Profiles ``steps`` training steps; prints time per step and share per layer family."""
+    run = lambda: tf.nest.map_structure(lambda t: t.numpy(), trainer.train_step(batch))
+    run()                                           # warm (traced before)
+    with tempfile.TemporaryDirectory() as logdir:
+        tf.profiler.experimental.start(logdir)
+        cpu0, t0 = _cpu_seconds(), time.perf_counter()
+        for _ in range(steps):
+            run()
+        wall = (time.perf_counter() - t0) / steps
+        others = other_load(cpu0, wall * steps)
+        tf.profiler.experimental.stop()
+        space = _load_xspace(logdir)
+    times, n_ops = family_times(space, LayerFamilies(trainer))
+    total = sum(times.values())
+    print(PROFILE_METHOD.format(steps=steps))
+    print(f"  {'family':<50} {'ms/step':>8} {'share':>7}")
+    for key, label in FAMILIES:
+        ps = times.get(key, 0)
+        print(f"  {label:<50} {ps / steps / 1e9:8.1f} {100 * ps / total:6.1f} %")
+    print(f"  {'total (busy time of the inter-op threads)':<50} {total / steps / 1e9:8.1f} "
+          f"{100.0:6.1f} %")
+    print(f"  profiled step {wall * 1e3:.0f} ms wall, {n_ops / steps:,.0f} op executions per step, "
+          f"{total / steps / 1e12 / wall:.2f} inter-op threads busy on average"
+          + (f"; other processes: {others:.2f} cores" if others is not None else ""))
+    return times
 
 
 FLOP_METHOD = """\
@@ -144,16 +362,27 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default="small", choices=sorted(PRESETS))
     parser.add_argument("--image_size", "--size", type=int, default=None,
-                        help="default: 128 for small, else the preset's")
+                        help="default: 128 for small, 64 for tiny, else the preset's")
     parser.add_argument("--batch_size", "--batch", type=int, default=None,
-                        help="default: 4 for small, else the preset's")
-    parser.add_argument("--steps", type=int, default=5, help="timed steps (median)")
+                        help="default: 4 for small, 8 for tiny, else the preset's")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="timed steps (median); default 20 for tiny, else 5")
+    parser.add_argument("--profile_steps", type=int, default=5,
+                        help="steps profiled for the shares per layer family (0: none)")
+    parser.add_argument("--intra_op_threads", type=int, default=0,
+                        help="TensorFlow's intra-op threads (0: TensorFlow's choice)")
+    parser.add_argument("--inter_op_threads", type=int, default=0,
+                        help="TensorFlow's inter-op threads (0: TensorFlow's choice)")
     parser.add_argument("--time", dest="time", action="store_true",
                         help="time a step (the default, except for --config=paper)")
     parser.add_argument("--no_time", dest="time", action="store_false", help="do not time a step")
     parser.set_defaults(time=None)
     parser.add_argument("--project_steps", type=float, default=1e6)
     args = parser.parse_args()
+    tf.config.threading.set_intra_op_parallelism_threads(args.intra_op_threads)
+    tf.config.threading.set_inter_op_parallelism_threads(args.inter_op_threads)
+    if args.steps is None:
+        args.steps = 20 if args.config == "tiny" else 5
     preset = PRESETS[args.config].data
     size, batch_size = DEFAULT_SIZE.get(args.config, (preset.image_size, preset.batch_size))
     size = args.image_size or size
@@ -179,13 +408,33 @@ def main():
     valid[:, size // 4: size // 2, size // 4: 3 * size // 4] = 0
     batch = {"image": tf.constant(rng.uniform(-1, 1, (batch_size, size, size, 3)), tf.float32),
              "valid": tf.constant(valid)}
+    t0 = time.perf_counter()
+    tf.nest.map_structure(lambda t: t.numpy(), trainer.train_step(batch))
+    first = time.perf_counter() - t0
+    cpu0, t0 = _cpu_seconds(), time.perf_counter()
     seconds = time_step(trainer.train_step, (batch,), args.steps)
+    others = other_load(cpu0, time.perf_counter() - t0)
+    step_fn = trainer.gan_step._step_fn
+    traces = step_fn.experimental_get_tracing_count()
     model_rate = cost.total_flops / seconds / 1e9
     conv_rate = conv_gflops_per_sec(args.steps * 4)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    threads = lambda n: n or f"TensorFlow's choice, {cores}"
     print(f"\nMeasured on this CPU: train step {seconds * 1e3:.0f} ms ({1 / seconds:.2f} steps/s)")
+    print(f"  median of {args.steps} steps after tracing, on a synthetic in-memory batch; "
+          f"{cores} cores, intra-op threads\n  {threads(args.intra_op_threads)}, inter-op threads "
+          f"{threads(args.inter_op_threads)}")
+    print(f"  tracing + first step {first:.1f} s (not in the median); the step function was traced "
+          f"{traces} time(s) in {args.steps + 3} calls")
+    if others is not None:
+        print(f"  other processes kept {others:.2f} of the {cores} cores busy meanwhile "
+              "(/proc/stat)")
     print(f"  train step        {model_rate:7.1f} GFLOP/s")
     print(f"  Conv2D 3x3 f+b    {conv_rate:7.1f} GFLOP/s")
     print(f"  ratio train step / Conv2D = {model_rate / conv_rate:.2f}   (target >= 0.6 for small)")
+    if args.profile_steps > 0:
+        print()
+        family_shares(trainer, batch, args.profile_steps)
 
 
 if __name__ == "__main__":

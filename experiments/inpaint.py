@@ -1,6 +1,8 @@
-r"""Inpaint images with a trained GAIN model (a SavedModel or a training checkpoint).
+r"""Inpaint images with a trained GAIN model (an exported model or a training checkpoint).
 
-    python -m experiments.inpaint --saved_model=export/gain --image=photo.png --mask=hole.png \
+    python -m experiments.inpaint --model=export/gain --image=photo.png --mask=hole.png \
+        --output=filled.png
+    python -m experiments.inpaint --model=export/gain.tflite --image=photo.png --mask=hole.png \
         --output=filled.png
     python -m experiments.inpaint --model_dir=runs/small --image_dir=photos --mask_dir=masks \
         --output_dir=filled
@@ -9,6 +11,11 @@ Masks are read as grayscale, **white = hole** (values above 127; a mask with oth
 and 255 is thresholded there, with a warning). In folder mode images and masks are matched by their
 path relative to the folder without extension (``a/b.jpg`` <-> ``a/b.png``); images without a mask
 are listed and skipped. Known pixels come back unchanged. Outputs are PNG, written atomically.
+
+``--model`` takes any export of ``experiments/export.py``: a SavedModel folder, a ``.tflite`` file
+(TFLite interpreter) or an ``.onnx`` file (onnxruntime, the ``[onnx]`` extra); ``--saved_model``
+still names a SavedModel. A TFLite model has a fixed input size S: ``auto`` and ``crop`` scale each
+crop to fit it, smaller inputs are padded to it, and ``--mode=full`` on a larger image is refused.
 
 Any size works. ``--mode`` picks how (README, "Use it on your photos"): ``full`` runs the whole
 image (refused with its memory estimate above ``--max_memory_gb``), ``crop`` cuts a window around
@@ -42,6 +49,8 @@ def define_flags(flag_values=flags.FLAGS) -> None:
     flags.DEFINE_string("mask_dir", None, "Folder of masks, matched to images by relative path stem.",
                         flag_values=fv)
     flags.DEFINE_string("output_dir", None, "Output folder for --image_dir (PNGs).", flag_values=fv)
+    flags.DEFINE_string("model", None, "Exported model: a SavedModel folder, a .tflite or an .onnx "
+                        "file (experiments/export.py).", flag_values=fv)
     flags.DEFINE_string("saved_model", None, "SavedModel from experiments/export.py.", flag_values=fv)
     flags.DEFINE_string("model_dir", None, "Training model_dir (config.json + checkpoints/).",
                         flag_values=fv)
@@ -126,7 +135,7 @@ def inpaint_file(get_inpainter, image_path: str, mask_path: str, output_path: st
 
 
 def run(image=None, mask=None, output=None, image_dir=None, mask_dir=None, output_dir=None,
-        saved_model=None, model_dir=None, checkpoint=None, **options) -> int:
+        saved_model=None, model_dir=None, checkpoint=None, model=None, **options) -> int:
     """The tool: returns the exit code (0, or 1 after printing one-line errors to stderr);
     ``options``: ``mode``, ``margin``, ``max_memory_gb``, ``max_pixels``."""
     single = any(x is not None for x in (image, mask, output))
@@ -146,8 +155,8 @@ def run(image=None, mask=None, output=None, image_dir=None, mask_dir=None, outpu
                 _error(f"--output_dir={output_dir} is inside {flag}={d}: outputs would be read back "
                        "as inputs; choose another folder")
                 return 1
-    if bool(saved_model) == bool(model_dir):
-        _error("give exactly one of --saved_model or --model_dir")
+    if sum(bool(x) for x in (model, saved_model, model_dir)) != 1:
+        _error("give exactly one of --model, --saved_model or --model_dir")
         return 1
 
     cache = {}
@@ -156,9 +165,13 @@ def run(image=None, mask=None, output=None, image_dir=None, mask_dir=None, outpu
         if "model" not in cache:
             from gain_tf.inference import load_inpainter
             try:
-                cache["model"] = load_inpainter(model_dir=model_dir, saved_model=saved_model,
-                                                checkpoint=checkpoint)
-            except (FileNotFoundError, ValueError) as e:
+                if model:
+                    from gain_tf.deploy.runtime import load_model
+                    cache["model"] = load_model(model)
+                else:
+                    cache["model"] = load_inpainter(model_dir=model_dir, saved_model=saved_model,
+                                                    checkpoint=checkpoint)
+            except (FileNotFoundError, ValueError, ImportError) as e:
                 raise _ModelError(str(e)) from None
         return cache["model"]
 
@@ -220,7 +233,7 @@ def main(argv, flag_values=flags.FLAGS) -> int:
     f = flag_values
     return run(image=f.image, mask=f.mask, output=f.output, image_dir=f.image_dir, mask_dir=f.mask_dir,
                output_dir=f.output_dir, saved_model=f.saved_model, model_dir=f.model_dir,
-               checkpoint=f.checkpoint, mode=f.mode, margin=f.margin,
+               checkpoint=f.checkpoint, model=f.model, mode=f.mode, margin=f.margin,
                max_memory_gb=f.max_memory_gb, max_pixels=f.max_pixels)
 
 

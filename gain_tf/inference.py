@@ -75,8 +75,10 @@ def pad_to_multiple(x, multiple: int):
     """Pads ``[N, H, W, C]`` bottom / right by mirroring up to multiples of ``multiple``."""
     shape = tf.shape(x)
     h, w = shape[1], shape[2]
-    hp = h + (-h) % multiple
-    wp = w + (-w) % multiple
+    # Rounded up with a floor division of non-negative numbers: tf2onnx turns FloorMod into a
+    # C-style remainder, which is wrong for ``(-h) % multiple``.
+    hp = (h + multiple - 1) // multiple * multiple
+    wp = (w + multiple - 1) // multiple * multiple
     x = tf.gather(x, _symmetric_indices(h, hp), axis=1)
     return tf.gather(x, _symmetric_indices(w, wp), axis=2)
 
@@ -87,6 +89,14 @@ def _padded_inputs(generator, image, mask) -> tuple:
     x = to_model_range(pad_to_multiple(image, multiple))
     valid = valid_from_hole_mask(pad_to_multiple(mask, multiple), threshold=0)
     return generator.guidance.serving_inputs(x, valid)
+
+
+def composite_uint8(filled, image, mask):
+    """``where(mask > 0, filled, image)`` for uint8 ``filled`` / ``image [N,H,W,3]`` and hole
+    ``mask [N,H,W,1]``, compared and selected in int32 (TFLite has no uint8 Greater / Select);
+    the same uint8 values as comparing in uint8."""
+    hole = tf.cast(mask, tf.int32) > 0
+    return tf.cast(tf.where(hole, tf.cast(filled, tf.int32), tf.cast(image, tf.int32)), tf.uint8)
 
 
 def inpaint_graph(generator, image, mask) -> dict:
@@ -102,7 +112,7 @@ def inpaint_graph(generator, image, mask) -> dict:
     n, h, w = shape[0], shape[1], shape[2]
     out = generator(_padded_inputs(generator, image, mask), training=False)
     pred = tf.cast(out["image"], tf.float32)[:, :h, :w, :]
-    inpainted = tf.where(mask > 0, to_uint8(pred), image)
+    inpainted = composite_uint8(to_uint8(pred), image, mask)
     if "gradient" in out:
         gradient = tf.cast(out["gradient"], tf.float32)[:, :h, :w, :]
     else:                                                   # no guidance stream
@@ -234,8 +244,8 @@ def inpaint_arrays(fn: Callable, image_uint8, hole_mask_uint8, return_gradient: 
         out = fn(image, mask)
     else:
         out = fn(image=tf.constant(image), mask=tf.constant(mask))
-    result = out["inpainted"].numpy()
-    gradient = out["gradient"].numpy()
+    result = np.asarray(out["inpainted"])       # tensors, or numpy from gain_tf.deploy's runtimes
+    gradient = np.asarray(out["gradient"])
     if single:
         result, gradient = result[0], gradient[0]
     return (result, gradient) if return_gradient else result

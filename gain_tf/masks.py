@@ -30,6 +30,8 @@ from gain_tf.images import IMAGE_EXTENSIONS, ImageReadError, list_image_files, r
 
 # Mask files are thresholded here: a pixel is a hole when its value is above it (white = hole).
 FILE_HOLE_THRESHOLD = 127
+# Integer mask dtypes compared as int32 (exact for them): TFLite has no uint8 / int8 comparisons.
+_SMALL_INTS = (tf.uint8, tf.int8, tf.uint16, tf.int16)
 
 
 def valid_from_hole_mask(hole_mask, threshold: int = 0, dtype=tf.float32):
@@ -50,6 +52,8 @@ def valid_from_hole_mask(hole_mask, threshold: int = 0, dtype=tf.float32):
         m = m[..., None]
     elif m.shape[-1] != 1:
         m = tf.reduce_max(m, axis=-1, keepdims=True)
+    if m.dtype in _SMALL_INTS:
+        return tf.cast(tf.cast(m, tf.int32) <= tf.cast(threshold, tf.int32), dtype)
     return tf.cast(m <= tf.cast(threshold, m.dtype), dtype)
 
 
