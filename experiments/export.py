@@ -21,14 +21,16 @@ and W, and returns ``inpainted`` (uint8 ``[N,H,W,3]``, known pixels unchanged) a
     out = m.signatures["serving_default"](image=images_uint8, mask=holes_uint8)
 
 ``--format=tflite`` writes ``--output`` (``.tflite``): the same signature with a fixed input
-size, ``1 × S × S`` with S = ``--image_size`` (default: the config's training size, 64 for
-``tiny``, 256 for ``small``), TFLite built-in ops only; ``--tflite_float16`` stores the weights
-as float16 (half the file). ``--format=onnx`` writes ``--output`` (``.onnx``, opset
-``--onnx_opset``, dynamic N, H and W; needs the ``[onnx]`` extra). Both keep both outputs.
+size, ``1 × S × S`` with S = ``--image_size`` (default: the model's training size,
+``config.data.image_size``: 64 for the demo model; 256 for a SavedModel without a config), TFLite
+built-in ops only; ``--tflite_float16`` stores the weights as float16 (half the file).
+``--format=onnx`` writes ``--output`` (``.onnx``, opset ``--onnx_opset``, dynamic N, H and W;
+needs the ``[onnx]`` extra). Both keep both outputs; ``fill_order`` is SavedModel-only.
 
-Every export is written to a temporary name, reloaded with its own runtime and checked against
-the in-memory model (SavedModel) or the SavedModel (TFLite, ONNX) on seeded examples, then
-renamed into place; a failed check leaves nothing behind (README, "Deploy", for the limits).
+Every export is written to a temporary name, reloaded with its own runtime (TFLite: its built-in
+kernels) and checked against TensorFlow (the in-memory model for a SavedModel; the SavedModel or
+the checkpoint's model for TFLite and ONNX) on seeded examples, then renamed into place; a failed
+check is one error line and leaves nothing behind (README, "Deploy", for the limits).
 """
 from __future__ import annotations
 

@@ -339,9 +339,9 @@ def test_build_killed_mid_shard_with_its_pool_resumes_with_every_image_once(tmp_
     child = Child(cmd, env, str(tmp_path / "build"))
     child.wait_for_file(held)
     child.kill()
-    finished = {p: os.stat(p).st_mtime_ns for p in shards(out, "all")}
-    assert os.path.basename(shards(out, "all")[0]) == "all-00000-of-00004.tfrecord"
-    assert (out / "all-00002-of-00004.tfrecord.tmp").exists() and len(finished) in (2, 3)
+    finished = {p: os.stat(p).st_mtime_ns for p in shards(out, "all")}  # which: a race
+    assert not (out / "all-00002-of-00004.tfrecord").exists() and len(finished) <= 3
+    assert (out / "all-00002-of-00004.tfrecord.tmp").exists()  # half written when killed
     m = B.build("folder", str(src), str(out), resolution=RES, num_shards=4, workers=1,
                 progress=False)
     assert m["splits"]["all"]["count"] == 12 and not list(out.glob("*.tmp"))

@@ -151,6 +151,8 @@ def test_onnx_agrees_with_the_saved_model_at_any_size(onnx_path, saved_model_fn)
     assert all(isinstance(d, str) for d in dims["image"][:3]), dims          # dynamic N, H, W
     session = ort.InferenceSession(onnx_path, providers=["CPUExecutionProvider"])
     assert sorted(o.name for o in session.get_outputs()) == ["gradient", "inpainted"]
+    adapter = deploy.load_model(onnx_path)            # the config travels in the metadata
+    assert adapter.config.name == "tiny" and adapter.training_size == SIZE
     for n, h, w in ((2, SIZE, SIZE), (1, 45, 77), (1, 100, 72)):
         (image, mask), = deploy_check.check_examples([(n, h, w)], seed=11)
         got = session.run(["inpainted"], {"image": image, "mask": mask})[0]
@@ -278,12 +280,17 @@ def test_tflite_fixed_size_in_the_cli_and_the_adapter(exports, photo, capsys):
                                       "--mode=crop or --mode=resize")
     model = deploy.load_model(exports["tflite"])
     assert model.training_size == SIZE and model.config is None
+    with pytest.raises(InpaintInputError, match="takes images up to 64x64"):
+        model(image[None], hole[None, ..., None].astype(np.uint8))
     (images, masks), = deploy_check.check_examples([(3, 40, 56)], seed=2)  # smaller, a batch: padded, looped
     out = model(images, masks)
     assert out["inpainted"].shape == images.shape and out["gradient"].shape == (3, 40, 56, 2)
     known = np.broadcast_to(masks == 0, images.shape)
     np.testing.assert_array_equal(out["inpainted"][known], images[known])
     np.testing.assert_array_equal(model(images[1:2], masks[1:2])["inpainted"], out["inpainted"][1:2])
+    fast = deploy.TFLiteInpainter(exports["tflite"], xnnpack=True)       # opt-in delegate
+    assert any(op["op_name"] == "DELEGATE" for op in fast._keep._get_ops_details())
+    np.testing.assert_array_equal(fast(images, masks)["inpainted"][known], images[known])
 
 
 def test_model_flag_errors(exports, photo, capsys, tmp_path):

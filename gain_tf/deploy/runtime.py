@@ -27,7 +27,7 @@ def _uint8_batch(image, mask) -> tuple:
 
 class TFLiteInpainter(Inpainter):
     """A ``.tflite`` export (:func:`gain_tf.deploy.convert.tflite_bytes`) run by the TFLite
-    interpreter (XNNPACK, its default delegate), called like :class:`Inpainter`:
+    interpreter, called like :class:`Inpainter`:
     ``inpainter(image uint8 [N,H,W,3], mask uint8 [N,H,W,1])`` -> ``{'inpainted' uint8
     [N,H,W,3], 'gradient' float32 [N,H,W,C]}`` numpy arrays.
 
