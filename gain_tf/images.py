@@ -127,8 +127,11 @@ def encode_png(image: np.ndarray) -> bytes:
     return buf.tobytes()
 
 
-def atomic_write_bytes(path: str, data: bytes) -> None:
-    """Writes ``data`` to ``path`` through a temporary file and a rename: never a half-written file."""
+def atomic_write_bytes(path: str, data: bytes, check=None) -> None:
+    """Writes ``data`` to ``path`` through a temporary file and a rename: never a half-written file.
+
+    ``check(tmp_path)``, if given, runs on the written temporary file (whose name ends like
+    ``path``) before the rename; if it raises, nothing replaces ``path`` and the file is removed."""
     d = os.path.dirname(os.path.abspath(path))
     os.makedirs(d, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=d, prefix=".tmp-", suffix=os.path.basename(path))
@@ -138,6 +141,8 @@ def atomic_write_bytes(path: str, data: bytes) -> None:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the usual mode
+        if check is not None:
+            check(tmp)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

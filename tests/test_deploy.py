@@ -63,10 +63,11 @@ def exports(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def onnx_path(exports):
+def onnx_path(request):
     """The ``.onnx`` export of the SavedModel, through the CLI (skipped without the [onnx] extra)."""
-    pytest.importorskip("onnxruntime", reason=ONNX_REASON)
-    pytest.importorskip("tf2onnx", reason=ONNX_REASON)
+    for module in ("onnxruntime", "onnx", "tf2onnx"):
+        pytest.importorskip(module, reason=ONNX_REASON)
+    exports = request.getfixturevalue("exports")
     path = str(exports["root"] / "tiny.onnx")
     assert run_export(f"--saved_model={exports['saved_model']}", "--format=onnx", f"--output={path}") == 0
     return path
@@ -251,8 +252,10 @@ def photo(tmp_path_factory):
 
 
 @pytest.fixture(params=["tflite", "tflite16", "onnx"])    # SavedModels: tests/test_inpaint_cli.py
-def model_path(exports, request):
-    return request.getfixturevalue("onnx_path") if request.param == "onnx" else exports[request.param]
+def model_path(request):
+    if request.param == "onnx":
+        return request.getfixturevalue("onnx_path")
+    return request.getfixturevalue("exports")[request.param]
 
 
 def test_inpaint_cli_with_every_format(model_path, photo, capsys):
@@ -328,8 +331,8 @@ def readme_snippet(marker):
 
 @pytest.mark.parametrize("fmt,marker", [("tflite", "tf.lite.Interpreter("),
                                         ("onnx", "ort.InferenceSession(")])
-def test_readme_snippets_run_without_gain_tf(exports, request, tmp_path, fmt, marker):
-    path = exports["tflite"] if fmt == "tflite" else request.getfixturevalue("onnx_path")
+def test_readme_snippets_run_without_gain_tf(request, tmp_path, fmt, marker):
+    path = request.getfixturevalue("exports")["tflite"] if fmt == "tflite" else request.getfixturevalue("onnx_path")
     code = readme_snippet(marker).replace(f"export/gain_small.{fmt}", path)
     code += "\nimport sys\nprint('GAIN_TF_IMPORTED=%s' % ('gain_tf' in sys.modules))\n"
     proc = subprocess.run([sys.executable, "-c", code], cwd=str(tmp_path), capture_output=True, text=True,

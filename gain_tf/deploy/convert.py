@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 
 import tensorflow as tf
 
 from gain_tf.deploy.check import check_against, check_examples
 from gain_tf.deploy.runtime import ONNX_CONFIG_KEY, load_model
+from gain_tf.images import atomic_write_bytes
 from gain_tf.inference import Inpainter
 
 FORMATS = {"tflite": ".tflite", "onnx": ".onnx"}
@@ -207,23 +207,13 @@ def export_model(inpainter: Inpainter, path: str, fmt: str, image_size=None,
     data = tflite_bytes(inpainter, size, float16) if fmt == "tflite" else onnx_bytes(inpainter, opset)
     converted = time.perf_counter()
     path = os.path.abspath(path)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=os.path.basename(path) + ".tmp-",
-                               suffix=FORMATS[fmt])
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the usual mode
-        candidate = load_model(tmp)
-        figures = check_against(inpainter, candidate, check_examples(check_sizes(fmt, size)),
-                                "float16" if float16 else "float32", path)
-        del candidate
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    figures = {}
+
+    def check(tmp):  # the written file, loaded by its own runtime, before it replaces anything
+        figures.update(check_against(inpainter, load_model(tmp),
+                                     check_examples(check_sizes(fmt, size)),
+                                     "float16" if float16 else "float32", path))
+
+    atomic_write_bytes(path, data, check)
     return {"path": path, "bytes": len(data), "convert_seconds": converted - start,
             "check_seconds": time.perf_counter() - converted, "figures": figures}
