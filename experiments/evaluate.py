@@ -9,8 +9,10 @@ For each bucket: the first ``--num_images`` images of ``--data`` (shorter side r
 ``--image_size``, centre crop), each with the seeded bucket mask of its index (or masks of
 ``--mask_dir`` whose hole ratio lies in the bucket). Writes ``results.md``, ``results.csv`` and
 ``grid_<method>_<bucket>.png`` (masked input | GAIN | Telea | ground truth) into ``--output_dir``.
-Relative L1, SSIM and PSNR are computed on the uint8 composite; FID only with
-``--inception_weights`` (a local Keras ``.h5``; nothing is downloaded).
+Relative L1, SSIM and PSNR are computed on the uint8 composite, and in the hole the gradient's
+energy ratio and L1 of every method's output; a model that predicts the gradient also gets a row
+for its ∇I* beside the all-zero gradient. FID only with ``--inception_weights`` (a local Keras
+``.h5``; nothing is downloaded).
 """
 from __future__ import annotations
 
@@ -65,7 +67,7 @@ def run(model_dir=None, saved_model=None, checkpoint=None, data=None, image_size
     if not size:
         return error("--image_size is required (the model's config is unknown)")
     try:
-        rows = evaluate(model.inpaint, data, output_dir, size, bucket_list, num_images, seed,
+        rows = evaluate(model.inpaint_scored, data, output_dir, size, bucket_list, num_images, seed,
                         mask_dir=mask_dir, inception_weights=inception_weights, num_grid=num_grid,
                         method_name=method_name, baselines=baselines, batch_size=batch_size)
     except (FileNotFoundError, ValueError) as e:

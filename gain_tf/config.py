@@ -86,14 +86,20 @@ class ModelConfig:
 
 @dataclasses.dataclass(frozen=True)
 class LossConfig:
-    """Loss weights: ``L_G = λ_l1 (L1_I + L1_∇I) + λ_adv (L_G^I + L_G^∇I)``, ``L_D`` + λ_gp GP.
+    """Loss weights: ``L_G = λ_l1 (L1_I + λ_∇l1 L1_∇I) + λ_adv (L_G^I + λ_∇adv L_G^∇I)``,
+    ``L_D`` + λ_gp GP; the guidance terms and D^S see the guidance maps times ``guide_scale``.
 
-    The paper's values are lost: these are choices (README, "Deviations and choices")."""
+    The paper's values are lost: these are choices (README, "Deviations and choices"); the paper
+    presets keep one shared weight (all guide_* fields 1)."""
 
     l1_weight: float = _f(1.0, "λ_l1 of the image and guidance L1 terms.")
     l1_hole_weight: float = _f(1.0, "Weight of hole pixels in the L1 terms (Liu et al. use 6).")
     adv_weight: float = _f(1.0, "λ_adv of the generator's hinge terms.")
     gp_weight: float = _f(10.0, "Gradient-penalty weight of both discriminators.")
+    guide_scale: float = _f(1.0, "Scale s of the guidance map in its L1 and in D^S (s·∇I, s·∇I*): "
+                            "a normalised gradient target; 1 = the map as it is.")
+    guide_l1_weight: float = _f(1.0, "λ_∇l1: weight of the guidance L1 relative to the image's.")
+    guide_adv_weight: float = _f(1.0, "λ_∇adv: weight of D^S's hinge term relative to D^I's.")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,6 +127,8 @@ class DataConfig:
     batch_size: int = _f(8, "Global batch size.")
     masks: str = _f("free_form", "Training masks: 'free_form' (DeepFill v2), 'irregular' "
                     "(hole ratios spread over 10-60 %) or a folder of mask PNGs (white = hole).")
+    max_shorter_side: int = _f(0, "Multi-scale crops: each image's shorter side is resized to a "
+                               "random length in [image_size, this] before the crop (0: image_size).")
 
 
 SECTIONS = {"model": ModelConfig, "loss": LossConfig, "optim": OptimConfig, "data": DataConfig}

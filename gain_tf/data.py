@@ -290,8 +290,13 @@ def train_dataset(source, batch_size: int, image_size: int = 256, masks="free_fo
                   deterministic: bool = False, repeat: bool = True, input_context=None, *,
                   split: str | None = "train", shuffle_buffer: int = 1024, cycle_length: int = 8,
                   mask_pool_size: int = DEFAULT_MASK_POOL_SIZE, mask_augment: dict | None = None,
-                  resize_shorter: bool = True, include_filename: bool = False) -> tf.data.Dataset:
+                  resize_shorter: bool = True, include_filename: bool = False,
+                  max_shorter_side: int = 0) -> tf.data.Dataset:
     """Training batches ``{'image', 'valid'}`` (see the module doc).
+
+    ``max_shorter_side`` > ``image_size`` gives multi-scale crops: each image's shorter side is
+    resized to a length drawn uniformly from ``[image_size, min(max_shorter_side, its own)]`` before
+    the random crop, so a crop shows anything from the whole image to a detail at its stored scale.
 
     ``batch_size`` is the global batch when ``input_context`` is given (per pipeline:
     ``input_context.get_per_replica_batch_size(batch_size)``). ``seed=None`` draws a random seed
@@ -338,7 +343,12 @@ def train_dataset(source, batch_size: int, image_size: int = 256, masks="free_fo
 
     def augment(i, img, name):
         seed_i = tf.stack([tf.constant(base, tf.int64), i])
-        if resize_shorter:
+        if max_shorter_side > size:
+            short = tf.reduce_min(tf.shape(img)[:2])
+            top = tf.maximum(tf.minimum(short, int(max_shorter_side)), size)
+            target = tf.random.stateless_uniform([], seed_i + [0, 2], size, top + 1, tf.int32)
+            img = _resize_shorter_tf(img, target)
+        elif resize_shorter:
             img = _resize_shorter_tf(img, size)
         else:
             img = tf.cond(tf.reduce_min(tf.shape(img)[:2]) < size, lambda: _resize_shorter_tf(img, size),
@@ -383,7 +393,8 @@ def training_dataset_fn(config, source, seed: int = 0, deterministic: bool = Fal
     from gain_tf.guidance import guidance_for
     d, guide = config.data, guidance_for(config.model)
     return lambda ctx: train_dataset(source, d.batch_size, d.image_size, d.masks, seed, deterministic,
-                                     input_context=ctx).map(guide.add_to_batch)
+                                     input_context=ctx, max_shorter_side=d.max_shorter_side
+                                     ).map(guide.add_to_batch)
 
 
 # -------------------- Evaluation ---------------------------------------------------------------

@@ -175,6 +175,12 @@ class Inpainter:
     def inpaint(self, images_uint8, hole_masks_uint8) -> np.ndarray:
         return inpaint_arrays(self, images_uint8, hole_masks_uint8)
 
+    def inpaint_scored(self, images_uint8, hole_masks_uint8):
+        """:meth:`inpaint` for the evaluation protocol: ``(images, predicted ∇I*)`` when the model
+        predicts the image gradient (so its gradient is scored too), else the images alone."""
+        with_gradient = self.config is not None and self.config.model.guidance == "gradient"
+        return inpaint_arrays(self, images_uint8, hole_masks_uint8, return_gradient=with_gradient)
+
     @property
     def training_size(self) -> int:
         """The size the model was trained at (256 when the config is unknown)."""

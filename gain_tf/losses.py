@@ -53,6 +53,12 @@ def hinge_generator_loss(fake_scores, global_batch_size=None):
     return _per_replica_share(value, global_batch_size, tf.shape(fake_scores)[0])
 
 
+def mean_score(scores, global_batch_size=None):
+    """``E[D(x)]``, the mean patch score of a batch (a diagnostic, not a loss)."""
+    value = tf.reduce_mean(tf.cast(scores, tf.float32))
+    return _per_replica_share(value, global_batch_size, tf.shape(scores)[0])
+
+
 def gradient_penalty(discriminator, real, fake, valid, epsilon, global_batch_size=None):
     """WGAN-GP: ``E[(‖∇_x̂ D(x̂, M)‖₂ − 1)²]`` at ``x̂ = ε·real + (1 − ε)·fake``, ε ~ U[0, 1] per sample.
 

@@ -26,7 +26,8 @@ from gain_tf.data import eval_dataset
 from gain_tf.evaluation.baselines import inpaint_navier_stokes, inpaint_telea
 from gain_tf.evaluation.fid import InceptionActivations, frechet_distance, load_inception
 from gain_tf.evaluation.report import make_grid, masked_input_picture, write_tables
-from gain_tf.evaluation.scores import _as_batch, _ratio, psnr, relative_l1_sums, ssim
+from gain_tf.evaluation.scores import (_as_batch, _ratio, gradient_hole_sums, image_gradient_np, psnr,
+                                       relative_l1_sums, ssim)
 from gain_tf.images import to_uint8, write_png
 from gain_tf.masks import BUCKETS, bucket_name, hole_mask_from_valid
 from gain_tf.progress import Progress
@@ -34,6 +35,8 @@ from gain_tf.progress import Progress
 TELEA = "Telea"
 NAVIER_STOKES = "Navier-Stokes"
 ALL_BUCKETS = "all"
+ZERO_GRADIENT = "zero gradient ∇"
+GREY_PER_UNIT = 127.5      # a model-range ([-1, 1]) gradient in grey levels ([0, 255]) per pixel
 
 
 # ------------------------------------------------------------------------------------ accumulation
@@ -43,18 +46,22 @@ def _natural_key(s: str):
 
 class _Acc:
     def __init__(self):
+        self.n = 0
         self.l1_num = 0.0
         self.l1_den = 0.0
         self.ssim: List[float] = []
         self.psnr: List[float] = []
         self.acts: List[np.ndarray] = []
+        self.grad = np.zeros(4)          # gradient_hole_sums, summed
 
     def merge(self, other: "_Acc") -> None:
+        self.n += other.n
         self.l1_num += other.l1_num
         self.l1_den += other.l1_den
         self.ssim += other.ssim
         self.psnr += other.psnr
         self.acts += other.acts
+        self.grad = self.grad + other.grad
 
 
 class BucketMetrics:
@@ -74,20 +81,32 @@ class BucketMetrics:
         self._methods: List[str] = []
         self._ref: Dict[str, List[np.ndarray]] = {}
 
-    def add(self, bucket: str, gt, outputs: Mapping[str, np.ndarray]) -> None:
+    def _acc_of(self, method: str, bucket: str) -> _Acc:
+        if method not in self._methods:
+            self._methods.append(method)
+        return self._acc.setdefault((method, bucket), _Acc())
+
+    def add(self, bucket: str, gt, outputs: Mapping[str, np.ndarray], valid=None,
+            gradients: Optional[Mapping[str, np.ndarray]] = None) -> None:
         """Adds one batch: ground truth ``gt`` ``[B, H, W, 3]`` (or one image) and, per method name,
-        that method's outputs of the same shape, all in [0, 255]."""
+        that method's outputs of the same shape, all in [0, 255].
+
+        With the batch's ``valid`` mask ``[B, H, W, 1]`` (1 = known) it also scores, in the hole,
+        the gradient of each output and, per name in ``gradients``, a predicted gradient map
+        ``[B, H, W, 2]`` in grey levels per pixel (such rows have no image scores)."""
         bucket = str(bucket)
         g, _ = _as_batch(gt)
+        gt_grad = image_gradient_np(g) if valid is not None else None
         if self.inception is not None:
             self._ref.setdefault(bucket, []).append(self.inception(g).astype(np.float32))
         for method, out in outputs.items():
             o, _ = _as_batch(out)
             if o.shape != g.shape:
                 raise ValueError(f"{method}: output shape {o.shape} vs ground truth {g.shape}")
-            if method not in self._methods:
-                self._methods.append(method)
-            acc = self._acc.setdefault((method, bucket), _Acc())
+            acc = self._acc_of(method, bucket)
+            acc.n += g.shape[0]
+            if valid is not None:
+                acc.grad = acc.grad + gradient_hole_sums(image_gradient_np(o), gt_grad, valid)
             num, den = relative_l1_sums(o, g)
             acc.l1_num += num
             acc.l1_den += den
@@ -95,6 +114,10 @@ class BucketMetrics:
             acc.psnr += [float(v) for v in psnr(o, g)]
             if self.inception is not None:
                 acc.acts.append(self.inception(o).astype(np.float32))
+        for method, grad in (gradients or {}).items():
+            acc = self._acc_of(method, bucket)
+            acc.n += g.shape[0]
+            acc.grad = acc.grad + gradient_hole_sums(grad, gt_grad, valid)
 
     def _row(self, method: str, bucket: str, acc: _Acc, ref: List[np.ndarray]) -> dict:
         fid = None
@@ -102,16 +125,20 @@ class BucketMetrics:
             a1, a2 = np.concatenate(acc.acts), np.concatenate(ref)
             if a1.shape[0] >= 2 and a2.shape[0] >= 2:
                 fid = frechet_distance(a1, a2)
+        l1, norm, ref_norm, pixels = acc.grad
         return {
-            "method": method, "bucket": bucket, "n": len(acc.ssim),
-            "relative_l1": _ratio(acc.l1_num, acc.l1_den),
+            "method": method, "bucket": bucket, "n": acc.n,
+            "relative_l1": _ratio(acc.l1_num, acc.l1_den) if acc.ssim else math.nan,
             "ssim": float(np.mean(acc.ssim)) if acc.ssim else math.nan,
             "psnr": float(np.mean(acc.psnr)) if acc.psnr else math.nan,
             "fid": fid,
+            "grad_energy": _ratio(norm, ref_norm) if pixels else None,
+            "grad_l1": l1 / (2 * pixels) if pixels else None,
         }
 
     def rows(self) -> List[dict]:
-        """Table rows ``{method, bucket, n, relative_l1 (fraction), ssim, psnr, fid (float or None)}``,
+        """Table rows ``{method, bucket, n, relative_l1 (fraction), ssim, psnr, fid, grad_energy,
+        grad_l1 (float or None)}``,
         methods in the order first added, buckets in natural order, then ``"all"``."""
         buckets = sorted({b for (_, b) in self._acc}, key=_natural_key)
         out = []
@@ -167,7 +194,9 @@ def evaluate(inpaint_fn: Optional[Callable], source, output_dir: str, image_size
 
     Args:
       inpaint_fn: uint8 ``[N,H,W,3]`` images and uint8 ``[N,H,W,1]`` hole masks (255 = hole) ->
-        uint8 ``[N,H,W,3]``; ``None`` runs only the baselines.
+        uint8 ``[N,H,W,3]``, or a tuple ``(those images, the predicted gradient [N,H,W,2] in model
+        units)``: its hole is then scored as the row ``"<method_name> ∇I*"`` beside the all-zero
+        gradient; ``None`` runs only the baselines.
       source: TFRecord glob / folder or image folder (see :func:`gain_tf.data.eval_dataset`).
       output_dir: where ``results.md``, ``results.csv`` and the grids go.
       image_size: evaluation size (shorter side resized, centre crop).
@@ -207,9 +236,14 @@ def evaluate(inpaint_fn: Optional[Callable], source, output_dir: str, image_size
                 gt = to_uint8(batch["image"].numpy())
                 valid = batch["valid"].numpy()
                 holes = hole_mask_from_valid(valid)
-                outputs = {}
+                outputs, gradients = {}, {}
                 if inpaint_fn is not None:
-                    out = np.asarray(inpaint_fn(gt, holes))
+                    out = inpaint_fn(gt, holes)
+                    if isinstance(out, tuple):     # (images, predicted gradient in model units)
+                        out, grad = out
+                        gradients[f"{method_name} ∇I*"] = np.asarray(grad, np.float64) * GREY_PER_UNIT
+                        gradients[ZERO_GRADIENT] = np.zeros_like(gradients[f"{method_name} ∇I*"])
+                    out = np.asarray(out)
                     if out.shape != gt.shape or out.dtype != np.uint8:
                         raise ValueError(f"{method_name}: inpaint_fn returned {out.dtype} {out.shape}, "
                                          f"expected uint8 {gt.shape}")
@@ -217,7 +251,7 @@ def evaluate(inpaint_fn: Optional[Callable], source, output_dir: str, image_size
                 if baselines:
                     outputs[TELEA] = inpaint_telea(gt, valid)
                     outputs[NAVIER_STOKES] = inpaint_navier_stokes(gt, valid)
-                scores.add(label, gt, outputs)
+                scores.add(label, gt, outputs, valid, gradients)
                 for i in range(gt.shape[0]):
                     if len(grid_rows) >= num_grid:
                         break

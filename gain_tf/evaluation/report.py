@@ -100,20 +100,26 @@ def _fmt(v: Optional[float], digits: int) -> str:
     return f"{v:.{digits}f}"
 
 
-TABLE_COLUMNS = ("method", "bucket", "relative L1 (%)", "SSIM", "PSNR (dB)", "FID", "images")
-CSV_COLUMNS = ("method", "bucket", "relative_l1_percent", "ssim", "psnr_db", "fid", "images")
+TABLE_COLUMNS = ("method", "bucket", "relative L1 (%)", "SSIM", "PSNR (dB)", "FID",
+                 "∇ energy (hole)", "∇ L1 (hole)", "images")
+CSV_COLUMNS = ("method", "bucket", "relative_l1_percent", "ssim", "psnr_db", "fid",
+               "grad_energy_hole", "grad_l1_hole", "images")
 
 
-def _table_cells(row: Mapping) -> list:
-    return [str(row["method"]), str(row["bucket"]), _fmt(100.0 * row["relative_l1"], 2),
-            _fmt(row["ssim"], 4), _fmt(row["psnr"], 2), _fmt(row.get("fid"), 2), str(row.get("n", ""))]
+def _table_cells(row: Mapping, digits=(2, 4, 2, 2, 3, 3)) -> list:
+    values = (100.0 * row["relative_l1"], row["ssim"], row["psnr"], row.get("fid"),
+              row.get("grad_energy"), row.get("grad_l1"))
+    return ([str(row["method"]), str(row["bucket"])] + [_fmt(v, d) for v, d in zip(values, digits)]
+            + [str(row.get("n", ""))])
 
 
 def write_tables(rows: Iterable[Mapping], out_dir: str) -> tuple:
     """Writes ``results.md`` (Markdown table) and ``results.csv`` into ``out_dir``, each atomically.
 
     Columns: method, bucket, relative L1 (%) = 100 · Σ|out − gt| / Σ|gt|, SSIM, PSNR (dB), FID ("n/a"
-    when not computed), images; the CSV has the same columns (``CSV_COLUMNS``) with 6 decimals.
+    when not computed), in the hole the gradient energy ratio Σ‖∇out‖ / Σ‖∇gt‖ and the gradient
+    L1 in grey levels per pixel (:func:`gain_tf.evaluation.scores.gradient_hole_sums`; "n/a" when
+    not computed), images; the CSV has the same columns (``CSV_COLUMNS``) with 6 decimals.
     Returns the two paths.
     """
     rows = list(rows)
@@ -121,7 +127,9 @@ def write_tables(rows: Iterable[Mapping], out_dir: str) -> tuple:
     md = ["# Inpainting results", "",
           "Relative L1 = Σ|out − gt| / Σ|gt| on [0, 255]; PSNR and SSIM on RGB [0, 255] (SSIM: 11×11 "
           "Gaussian window, σ 1.5); FID from Inception-v3 pool3 activations at 299×299 "
-          "(meaningful only with ≥ 2048 images).", "",
+          "(meaningful only with ≥ 2048 images). In the hole: ∇ energy = Σ‖∇out‖ / Σ‖∇gt‖ and ∇ L1 "
+          "= mean |∇out − ∇gt| (grey levels / px) of the grayscale Sobel/8 gradient; rows named ∇ "
+          "score a predicted gradient map itself.", "",
           "| " + " | ".join(TABLE_COLUMNS) + " |",
           "|" + "|".join(["---"] * 2 + ["---:"] * (len(TABLE_COLUMNS) - 2)) + "|"]
     md += ["| " + " | ".join(c) + " |" for c in cells]
@@ -129,8 +137,7 @@ def write_tables(rows: Iterable[Mapping], out_dir: str) -> tuple:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for r in rows:
-        writer.writerow([r["method"], r["bucket"], _fmt(100.0 * r["relative_l1"], 6), _fmt(r["ssim"], 6),
-                         _fmt(r["psnr"], 6), _fmt(r.get("fid"), 6), r.get("n", "")])
+        writer.writerow(_table_cells(r, digits=(6,) * 6))
     md_path = os.path.join(out_dir, "results.md")
     csv_path = os.path.join(out_dir, "results.csv")
     atomic_write_bytes(md_path, ("\n".join(md) + "\n").encode("utf-8"))

@@ -144,3 +144,33 @@ def ssim(out, gt, max_val: float = 255.0):
         smap = ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx * mx + my * my + c1) * (sxx + syy + c2))
         vals.append(smap.mean(axis=(1, 2, 3)))
     return _ret(np.concatenate(vals), single)
+
+
+# ------------------------------------------------------------------------------ gradients in the hole
+_GRAY = np.array([0.299, 0.587, 0.114])
+
+
+def image_gradient_np(images) -> np.ndarray:
+    """``∇I`` of RGB images on [0, 255] ``[B, H, W, 3]`` (or one image) -> float64 ``[B, H, W, 2]``
+    ``(∂x, ∂y)``: grayscale, Sobel / 8, symmetric border (the operator of
+    :func:`gain_tf.layers.gradient.image_gradient`, here on [0, 255] so units are grey levels / px)."""
+    a, _ = _as_batch(images)
+    gray = a @ _GRAY
+    out = np.empty(gray.shape + (2,))
+    for i, g in enumerate(gray):
+        for c, (dx, dy) in enumerate(((1, 0), (0, 1))):
+            out[i, ..., c] = cv2.Sobel(g, cv2.CV_64F, dx, dy, ksize=3, borderType=cv2.BORDER_REFLECT) / 8.0
+    return out
+
+
+def gradient_hole_sums(grad, gt_grad, valid) -> tuple:
+    """``(Σ|grad − ∇gt|, Σ‖grad‖, Σ‖∇gt‖, hole pixels)`` over the hole pixels of a batch.
+
+    ``grad`` and ``gt_grad``: ``[B, H, W, 2]`` in the same units; ``valid`` ``[B, H, W, 1]`` (1 = known).
+    The gradient L1 of a bucket is ``Σ|grad − ∇gt| / (2 · hole pixels)`` (mean over both
+    components); its energy ratio ``Σ‖grad‖ / Σ‖∇gt‖`` (1 = as much structure as the truth).
+    """
+    hole = (np.asarray(valid, np.float64)[..., 0] < 0.5)
+    g, t = np.asarray(grad, np.float64)[hole], np.asarray(gt_grad, np.float64)[hole]
+    return (float(np.abs(g - t).sum()), float(np.linalg.norm(g, axis=-1).sum()),
+            float(np.linalg.norm(t, axis=-1).sum()), int(hole.sum()))

@@ -3,12 +3,15 @@
 ::
 
     out      = G(I, M)                                          # I*, ∇I* (or the edge map)
-    for (D, real, pred) in [(D^I, I, I*), (D^S, ∇I, ∇I*)]:     # D^S only with a guidance stream
+    for (D, real, pred, λ) in [(D^I, I, I*, 1, 1), (D^S, s∇I, s∇I*, λ_∇l1, λ_∇adv)]:
         fake  = pred ⊙ (1−M) + real ⊙ M                         # composites
         L_D  += hinge(D(real), D(fake)) + λ_gp GP(D, real, fake)
-        L_G  += λ_l1 L1_w(pred, real) − λ_adv E[D(fake)]
+        L_G  += λ_l1 λ_*l1 L1_w(pred, real) − λ_adv λ_*adv E[D(fake)]
 
-``L1_w`` weights hole pixels by ``l1_hole_weight``. Discriminators and generator are updated
+``L1_w`` weights hole pixels by ``l1_hole_weight``. The guidance pair (only with a guidance
+stream) is seen at scale ``s = guide_scale`` by its L1 and by D^S, and weighted by
+``guide_l1_weight`` and ``guide_adv_weight`` (``gain_tf.config.LossConfig``; all 1 in the paper
+presets). Discriminators and generator are updated
 simultaneously from that one forward pass (as DeepFill v2 does), each with its own Adam. Losses
 are means over the global batch under any ``tf.distribute`` strategy; the gradient penalty's
 interpolation weights are drawn for the global batch from ``(seed, step)``, so a run is the same
@@ -48,7 +51,9 @@ class GANStep:
       jit: XLA-compile the per-replica forward and backward pass.
 
     Calling it on a distributed batch runs one step and returns the global-mean losses: ``g_total``, ``d_total``,
-    ``l1_image``, ``l1_guide`` (0 without guidance), ``adv``, ``d_hinge``, ``gp`` and ``l1_hole``
+    ``l1_image``, ``l1_guide`` (at scale ``s``; 0 without guidance), ``adv_image`` and
+    ``adv_guide`` (the generator's hinge terms, unweighted), ``d_hinge``, ``gp``, the mean patch
+    scores ``d_real_image``, ``d_fake_image``, ``d_real_guide``, ``d_fake_guide``, and ``l1_hole``
     (mean absolute image error over the hole pixels of the global batch).
     """
 
@@ -94,23 +99,30 @@ class GANStep:
         d_vars, g_vars = self.d_variables(), self.generator.trainable_variables
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             out = self.generator(guide.generator_inputs(batch), training=True)
-            pairs = [("l1_image", self.d_image, image, out["image"])]
+            pairs = [("image", self.d_image, image, out["image"], 1.0, 1.0)]
             if self.d_guide is not None:
-                pairs.append(("l1_guide", self.d_guide, guide.target(batch), out["gradient"]))
-            terms = {"l1_image": 0.0, "l1_guide": tf.constant(0.0), "adv": 0.0, "d_hinge": 0.0,
-                     "gp": 0.0}
-            for name, d, real, pred in pairs:
+                s = loss.guide_scale
+                pairs.append(("guide", self.d_guide, s * guide.target(batch), s * out["gradient"],
+                              loss.guide_l1_weight, loss.guide_adv_weight))
+            zero = tf.constant(0.0)
+            terms = {k: zero for k in ("l1_image", "l1_guide", "adv_image", "adv_guide", "d_hinge",
+                                       "gp", "d_real_image", "d_fake_image", "d_real_guide",
+                                       "d_fake_guide")}
+            g_total = zero
+            for name, d, real, pred, l1_w, adv_w in pairs:
                 fake = composite(pred, real, valid)
                 real_scores = d((real, valid), training=True)
                 fake_scores = d((fake, valid), training=True)
                 terms["d_hinge"] += losses.hinge_discriminator_loss(real_scores, fake_scores, gbs)
                 terms["gp"] += losses.gradient_penalty(d, real, tf.stop_gradient(fake), valid,
                                                        eps, gbs)
-                terms[name] = losses.l1_loss(pred, real, gbs, valid, loss.l1_hole_weight)
-                terms["adv"] += losses.hinge_generator_loss(fake_scores, gbs)
+                terms[f"l1_{name}"] = losses.l1_loss(pred, real, gbs, valid, loss.l1_hole_weight)
+                terms[f"adv_{name}"] = losses.hinge_generator_loss(fake_scores, gbs)
+                terms[f"d_real_{name}"] = losses.mean_score(real_scores, gbs)
+                terms[f"d_fake_{name}"] = losses.mean_score(fake_scores, gbs)
+                g_total += (loss.l1_weight * l1_w * terms[f"l1_{name}"]
+                            + loss.adv_weight * adv_w * terms[f"adv_{name}"])
             d_total = terms["d_hinge"] + loss.gp_weight * terms["gp"]
-            g_total = (loss.l1_weight * (terms["l1_image"] + terms["l1_guide"])
-                       + loss.adv_weight * terms["adv"])
             d_scaled = _scale(self.d_optimizer, d_total)
             g_scaled = _scale(self.g_optimizer, g_total)
         d_grads = _unscale(self.d_optimizer, d_tape.gradient(d_scaled, d_vars))

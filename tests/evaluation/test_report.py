@@ -60,7 +60,8 @@ def test_write_tables(tmp_path):
     assert len(table) == 2 + len(rows)
     cells = [c.strip() for c in table[2].strip("|").split("|")]
     assert cells[:2] == ["GAIN", "0-10%"]
-    assert cells[2] == f"{100 * g0['relative_l1']:.2f}" and cells[5] == "n/a" and cells[6] == "2"
+    assert cells[2] == f"{100 * g0['relative_l1']:.2f}" and cells[5] == "n/a" and cells[8] == "2"
+    assert cells[6] == cells[7] == "n/a"                        # no mask given: no gradient scores
     with open(csv_path, newline="", encoding="utf-8") as f:
         data = list(csv.reader(f))
     assert tuple(data[0]) == report.CSV_COLUMNS and len(data) == 1 + len(rows)

@@ -73,3 +73,61 @@ def test_relative_l1_hand_computed():
     assert scores.relative_l1(out2, gt2) == pytest.approx(46 / 810, abs=1e-12)
     np.testing.assert_allclose(scores.relative_l1_per_image(out2, gt2), [10 / 210, 36 / 600])
     assert scores.relative_l1(gt, gt) == 0.0
+
+
+# ------------------------------------------------------------------------------ gradients in the hole
+def test_image_gradient_np_is_the_models_operator_in_grey_levels():
+    """The numpy ∇ equals the model's TF operator (gain_tf.layers.gradient) on [-1, 1], times 127.5,
+    and a unit ramp has gradient 1 grey level per pixel."""
+    import tensorflow as tf
+
+    from gain_tf.layers.gradient import image_gradient
+    from gain_tf.evaluation.scores import image_gradient_np
+    rng = np.random.default_rng(3)
+    img = rng.integers(0, 256, (2, 12, 9, 3)).astype(np.float64)
+    want = image_gradient(tf.constant(img / 127.5 - 1.0, tf.float32)).numpy() * 127.5
+    np.testing.assert_allclose(image_gradient_np(img), want, atol=1e-3)
+    ramp = np.repeat(np.arange(10.0)[None, :, None], 8, 0) * np.ones(3)
+    g = image_gradient_np(ramp)[0]
+    np.testing.assert_allclose(g[:, 1:-1, 0], 1.0, atol=1e-12)
+    np.testing.assert_allclose(g[..., 1], 0.0, atol=1e-12)
+
+
+def test_gradient_hole_sums_against_a_loop():
+    from gain_tf.evaluation.scores import gradient_hole_sums
+    rng = np.random.default_rng(4)
+    grad, ref = rng.normal(size=(2, 5, 6, 2)), rng.normal(size=(2, 5, 6, 2))
+    valid = (rng.random((2, 5, 6, 1)) > 0.5).astype(np.float32)
+    l1 = norm = ref_norm = 0.0
+    pixels = 0
+    for b in range(2):
+        for y in range(5):
+            for x in range(6):
+                if valid[b, y, x, 0] == 0:
+                    pixels += 1
+                    l1 += abs(grad[b, y, x, 0] - ref[b, y, x, 0]) + abs(grad[b, y, x, 1] - ref[b, y, x, 1])
+                    norm += float(np.hypot(*grad[b, y, x]))
+                    ref_norm += float(np.hypot(*ref[b, y, x]))
+    np.testing.assert_allclose(gradient_hole_sums(grad, ref, valid), (l1, norm, ref_norm, pixels))
+
+
+def test_bucket_metrics_score_gradients_in_the_hole():
+    """The truth scores ∇ energy 1 and ∇ L1 0; a flat fill energy 0 and the zero gradient's L1; a
+    predicted-gradient row has no image scores."""
+    from gain_tf.evaluation.protocol import BucketMetrics
+    from gain_tf.evaluation.scores import image_gradient_np
+    rng = np.random.default_rng(5)
+    gt = rng.integers(0, 256, (2, 16, 16, 3)).astype(np.uint8)
+    valid = np.ones((2, 16, 16, 1), np.float32)
+    valid[:, 4:12, 4:12] = 0
+    flat = gt.copy()
+    flat[:, 1:15, 1:15] = 128                       # flat over the hole and the ring around it
+    acc = BucketMetrics()
+    acc.add("b", gt, {"truth": gt, "flat": flat}, valid, {"zero ∇": np.zeros((2, 16, 16, 2))})
+    rows = {r["method"]: r for r in acc.rows()}
+    assert rows["truth"]["grad_energy"] == 1.0 and rows["truth"]["grad_l1"] == 0.0
+    assert rows["flat"]["grad_energy"] == 0.0
+    hole = valid[..., 0] == 0
+    zero_l1 = np.abs(image_gradient_np(gt))[hole].mean()
+    assert rows["flat"]["grad_l1"] == pytest.approx(zero_l1) == rows["zero ∇"]["grad_l1"]
+    assert np.isnan(rows["zero ∇"]["psnr"]) and rows["zero ∇"]["n"] == 2
