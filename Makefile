@@ -1,5 +1,5 @@
 # Two commands do everything: `make demo` and `make test` (each creates .venv on first use);
-# `make app` then serves the demo's model on an interactive page (http://127.0.0.1:7860).
+# `make app` serves the shipped model (models/gain-photo) on an interactive page (http://127.0.0.1:7860).
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -28,9 +28,9 @@ test: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m experiments.demo $(if $(DATA),--data=$(DATA),)
 
-APP_MODEL ?= demo_out/saved_model
+APP_MODEL ?= models/gain-photo
 app: $(STAMP)
-	@test -f $(APP_MODEL)/saved_model.pb || { echo "make app: no SavedModel at $(APP_MODEL): run make demo first"; exit 1; }
+	@test -f $(APP_MODEL)/saved_model.pb || { echo "make app: no SavedModel at $(APP_MODEL) (make app APP_MODEL=demo_out/saved_model serves make demo's)"; exit 1; }
 	$(PY) -m experiments.app --saved_model=$(APP_MODEL) $(if $(PORT),--port=$(PORT),)
 
 bench: $(STAMP)

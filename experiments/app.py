@@ -1,6 +1,7 @@
 r"""An interactive page: paint the hole on your photo, inpaint it, and look at GAIN's own views.
 
-    python -m experiments.app --saved_model=demo_out/saved_model     # or: make app
+    python -m experiments.app                       # or: make app (the shipped models/gain-photo)
+    python -m experiments.app --saved_model=demo_out/saved_model     # make demo's model
     # then open http://127.0.0.1:7860
 
 Upload or paste a photo into the editor, paint the hole with the brush (its size is adjustable;
@@ -52,8 +53,9 @@ UPLOAD_LIMIT = "300mb"
 def define_flags(flag_values=flags.FLAGS) -> None:
     """Defines this tool's flags (called by ``__main__``; tests pass their own ``FlagValues``)."""
     fv = flag_values
-    flags.DEFINE_string("saved_model", None, "SavedModel from experiments/export.py (make demo "
-                        "writes demo_out/saved_model).", flag_values=fv)
+    flags.DEFINE_string("saved_model", None, "SavedModel from experiments/export.py (default: the "
+                        "shipped models/gain-photo; make demo writes demo_out/saved_model).",
+                        flag_values=fv)
     flags.DEFINE_string("host", "127.0.0.1", "Address to bind (127.0.0.1: this machine only).",
                         flag_values=fv)
     flags.DEFINE_integer("port", 7860, "Port to serve on.", flag_values=fv)
@@ -529,9 +531,8 @@ def main(argv, flag_values=flags.FLAGS) -> int:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     fv = flag_values
     if not fv.saved_model:
-        print("error: --saved_model is required (make app serves demo_out/saved_model: run make "
-              "demo first)", file=sys.stderr)
-        return 1
+        from gain_tf.inference import SHIPPED_MODEL
+        fv.saved_model = SHIPPED_MODEL
     # Keras writes keras.json into its home when TensorFlow is first imported: keep it in here too
     os.environ.setdefault("KERAS_HOME", os.path.join(os.path.abspath(fv.output_dir), "keras"))
     from gain_tf.inference import load_saved_model

@@ -12,7 +12,9 @@ and 255 is thresholded there, with a warning). In folder mode images and masks a
 path relative to the folder without extension (``a/b.jpg`` <-> ``a/b.png``); images without a mask
 are listed and skipped. Known pixels come back unchanged. Outputs are PNG, written atomically.
 
-``--model`` takes any export of ``experiments/export.py``: a SavedModel folder, a ``.tflite`` file
+Without ``--model``, ``--saved_model`` or ``--model_dir`` it uses the model shipped with the
+repository, ``models/gain-photo`` (its ``MODEL_CARD.md`` says what it was trained on and how it
+scores). ``--model`` takes any export of ``experiments/export.py``: a SavedModel folder, a ``.tflite`` file
 (TFLite interpreter) or an ``.onnx`` file (onnxruntime, the ``[onnx]`` extra); ``--saved_model``
 still names a SavedModel. A TFLite model has a fixed input size S: ``auto`` and ``crop`` scale each
 crop to fit it, smaller inputs are padded to it, and ``--mode=full`` on a larger image is refused.
@@ -155,9 +157,13 @@ def run(image=None, mask=None, output=None, image_dir=None, mask_dir=None, outpu
                 _error(f"--output_dir={output_dir} is inside {flag}={d}: outputs would be read back "
                        "as inputs; choose another folder")
                 return 1
-    if sum(bool(x) for x in (model, saved_model, model_dir)) != 1:
-        _error("give exactly one of --model, --saved_model or --model_dir")
+    if sum(bool(x) for x in (model, saved_model, model_dir)) > 1:
+        _error("give at most one of --model, --saved_model or --model_dir")
         return 1
+    if not (model or saved_model or model_dir):
+        from gain_tf.inference import SHIPPED_MODEL
+        model = SHIPPED_MODEL
+        print(f"using the shipped model {model}", file=sys.stderr)
 
     cache = {}
 

@@ -11,7 +11,8 @@ Each variant the paper compares is a config, never a fork of the code (README, "
   picks DeepFill's published op (default) or this project's earlier 'exact' variant.
 
 Presets: ``paper`` (widths 64/128), ``small`` (16/32, CPU work), ``tiny`` (4/8, a shallower
-network, for tests) and ``demo`` (``tiny`` with the short-run recipe of ``make demo``).
+network, for tests), ``demo`` (``tiny`` with the short-run recipe of ``make demo``) and ``photo``
+(the shipped model's recipe: ``tiny`` widths at 128×128 on the photo dataset).
 
 Every leaf field has a unique name, so overrides and command-line flags use it directly
 (``get_config("tiny", guidance="none", steps=500)``, ``--guidance=none --steps=500``); the flags
@@ -207,6 +208,14 @@ PRESETS["demo"] = PRESETS["tiny"].replace(
     name="demo", image_size=64, batch_size=8, steps=2500, learning_rate=2e-3, lr_decay="cosine",
     adv_weight=0.1, l1_hole_weight=6.0, masks="irregular")
 
+
+# The shipped model's recipe (models/gain-photo/MODEL_CARD.md, docs: "The photo model"): the `tiny`
+# widths at 128×128 on multi-scale crops of the photo dataset (data_prep/build_photos.py), the demo's
+# short-run losses, and the gradient target scaled by 10 (chosen by measurement, see the card).
+PRESETS["photo"] = PRESETS["tiny"].replace(
+    name="photo", image_size=128, batch_size=8, max_shorter_side=512, masks="irregular",
+    steps=10000, learning_rate=2e-3, lr_decay="cosine", adv_weight=0.1, l1_hole_weight=6.0,
+    guide_scale=10.0)
 
 # The variants of the paper's ablation study, each a set of config overrides.
 ABLATIONS = {

@@ -27,6 +27,10 @@ from gain_tf.images import to_model_range, to_uint8
 from gain_tf.masks import valid_from_hole_mask
 from gain_tf.run_dir import RunDir
 
+# The model shipped with the repository (models/gain-photo/MODEL_CARD.md): what the CLI and the page
+# use when no model is given.
+SHIPPED_MODEL = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models",
+                             "gain-photo")
 SIGNATURE_KEY = "serving_default"
 FILL_ORDER_KEY = "fill_order"
 SERVING_SIGNATURE = (tf.TensorSpec([None, None, None, 3], tf.uint8, name="image"),
