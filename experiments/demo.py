@@ -10,6 +10,8 @@ Data -> TFRecords -> training -> evaluation against Telea and Navier–Stokes pe
     demo_grid.png        masked input | GAIN | Telea | ground truth | |∇I| truth | |∇I*| GAIN
     mask_shrinkage.png   how the holes of one example shrink block by block in branch 1
     results.md / .csv    relative L1, SSIM, PSNR per bucket for GAIN, Telea, Navier–Stokes
+    shipped/             the shipped photo model (models/gain-photo) on held-out photo crops:
+                         the same table and a grid per bucket
     grid_*.png           evaluation grids per bucket
     saved_model/         the exported model (uint8 image + mask in, uint8 image out)
     inpainted/           held-out images inpainted by the exported model, with their masks
@@ -54,6 +56,9 @@ def define_flags():
 
 
 _START = [time.time()]
+# Crops of the 8 held-out photos of data_prep/photos.csv (licences in its LICENCES.md), committed.
+HELDOUT_PHOTOS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                              "data_prep", "heldout_photos")
 
 
 def say(message):
@@ -248,11 +253,29 @@ def pictures(out, generator, inpainter, heldout, size, seed, count=64):
     write_png(os.path.join(out, "mask_shrinkage.png"), strip)
 
 
+def shipped_model_section(out, seed, count=96):
+    """The shipped model (models/gain-photo) on the committed held-out photo crops against Telea and
+    Navier–Stokes: ``<out>/shipped/results.md`` and a grid per bucket; returns the table or ``None``
+    when the model or the crops are not in this checkout."""
+    from gain_tf.evaluation import protocol
+    from gain_tf.inference import SHIPPED_MODEL, load_saved_model
+    if not (os.path.isfile(os.path.join(SHIPPED_MODEL, "saved_model.pb")) and os.path.isdir(HELDOUT_PHOTOS)):
+        say(f"no shipped model at {SHIPPED_MODEL} (or no {HELDOUT_PHOTOS}): its section is skipped")
+        return None
+    model = load_saved_model(SHIPPED_MODEL)
+    shipped = os.path.join(out, "shipped")
+    say(f"the shipped model on {count} held-out photo crops per bucket, against Telea and Navier-Stokes")
+    protocol.evaluate(model.inpaint_scored, HELDOUT_PHOTOS, shipped, model.training_size,
+                      num_images=count, seed=seed, num_grid=4, progress_stream=open(os.devnull, "w"))
+    return open(os.path.join(shipped, "results.md")).read()
+
+
 def run_demo(output_dir="demo_out", data=None, config=None, num_train=2000, num_eval=64, seed=0,
-             minutes=None, train_minutes=6.0):
+             minutes=None, train_minutes=6.0, shipped_images=96):
     """The whole demo (see the module docstring) with ``config`` (default: the ``demo`` preset);
     returns ``output_dir``. With ``minutes``, the config's step count is replaced by one fitted
-    to end the demo within that many minutes (training at most ``train_minutes``)."""
+    to end the demo within that many minutes (training at most ``train_minutes``). The shipped
+    model's section scores it on ``shipped_images`` held-out photo crops per bucket (0: skipped)."""
     t0 = _START[0] = time.time()
     out = output_dir
     os.makedirs(out, exist_ok=True)
@@ -263,6 +286,7 @@ def run_demo(output_dir="demo_out", data=None, config=None, num_train=2000, num_
     config = config or get_config("demo")
     image_size = config.data.image_size
     records, heldout = prepare_data(out, data, image_size, num_train, num_eval, seed)
+    shipped_table = shipped_model_section(out, seed, shipped_images) if shipped_images else None
     generator = train(out, records, config, seed,
                       fit=None if minutes is None else (minutes * 60.0, train_minutes))
     say("exporting the SavedModel")
@@ -276,6 +300,8 @@ def run_demo(output_dir="demo_out", data=None, config=None, num_train=2000, num_
     inpaint_heldout(inpainter, heldout, os.path.join(out, "inpainted"), image_size, seed)
     pictures(out, generator, inpainter, heldout, image_size, seed, num_eval)
     print(open(os.path.join(out, "results.md")).read())
+    if shipped_table:
+        print("The shipped model (models/gain-photo) on held-out photos:\n" + shipped_table)
     took = (time.time() - t0) / 60
     say(f"done in {took:.1f} min{'' if minutes is None else f' (deadline {minutes:.0f} min)'}. "
         "Look at:\n"
@@ -283,6 +309,7 @@ def run_demo(output_dir="demo_out", data=None, config=None, num_train=2000, num_
           f"  {out}/mask_shrinkage.png  how the holes shrink block by block\n"
           f"  {out}/results.md          the table (also results.csv)\n"
           f"  {out}/inpainted/          held-out images inpainted by the exported model\n"
+          f"  {out}/shipped/            the shipped photo model against Telea and Navier-Stokes\n"
           f"  tensorboard --logdir {out}/run")
     return out
 

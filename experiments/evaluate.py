@@ -7,7 +7,9 @@ r"""Evaluate GAIN per hole-ratio bucket against OpenCV Telea and Navier–Stokes
 
 For each bucket: the first ``--num_images`` images of ``--data`` (shorter side resized to
 ``--image_size``, centre crop), each with the seeded bucket mask of its index (or masks of
-``--mask_dir`` whose hole ratio lies in the bucket). Writes ``results.md``, ``results.csv`` and
+``--mask_dir`` whose hole ratio lies in the bucket). ``--mode=crop`` (or auto, full, resize) runs
+each image as ``experiments/inpaint.py`` does, so photos larger than the model's training size are
+scored the way a user gets them (``--image_size=512 --mode=crop``). Writes ``results.md``, ``results.csv`` and
 ``grid_<method>_<bucket>.png`` (masked input | GAIN | Telea | ground truth) into ``--output_dir``.
 Relative L1, SSIM and PSNR are computed on the uint8 composite, and in the hole the gradient's
 energy ratio and L1 of every method's output; a model that predicts the gradient also gets a row
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import sys
 
+import numpy as np
 from absl import app, flags
 
 
@@ -44,11 +47,14 @@ def define_flags(flag_values=flags.FLAGS) -> None:
     flags.DEFINE_integer("batch_size", 8, "Images per model call.", flag_values=fv)
     flags.DEFINE_string("method_name", "GAIN", "The model's name in the tables.", flag_values=fv)
     flags.DEFINE_bool("baselines", True, "Also evaluate Telea and Navier–Stokes.", flag_values=fv)
+    flags.DEFINE_enum("mode", None, ["auto", "full", "crop", "resize"], "Run each image as the "
+                      "inpaint CLI does in this mode (e.g. crop at an --image_size over the model's); "
+                      "default: the whole batch through the model at --image_size.", flag_values=fv)
 
 
 def run(model_dir=None, saved_model=None, checkpoint=None, data=None, image_size=None, buckets="all",
         num_images=100, mask_dir=None, seed=0, inception_weights=None, output_dir=None, num_grid=4,
-        batch_size=8, method_name="GAIN", baselines=True) -> int:
+        batch_size=8, method_name="GAIN", baselines=True, mode=None) -> int:
     """The tool: returns the exit code (errors: one line on stderr, exit 1)."""
     def error(msg):
         print(f"error: {msg}", file=sys.stderr)
@@ -66,8 +72,14 @@ def run(model_dir=None, saved_model=None, checkpoint=None, data=None, image_size
     size = image_size or (model.config.data.image_size if model.config is not None else None)
     if not size:
         return error("--image_size is required (the model's config is unknown)")
+    inpaint_fn = model.inpaint_scored
+    if mode:
+        from gain_tf.inference import inpaint_image
+
+        def inpaint_fn(images, holes):     # one photo at a time, the CLI's path (no ∇I* row)
+            return np.stack([inpaint_image(model, im, ho, mode=mode)[0] for im, ho in zip(images, holes)])
     try:
-        rows = evaluate(model.inpaint_scored, data, output_dir, size, bucket_list, num_images, seed,
+        rows = evaluate(inpaint_fn, data, output_dir, size, bucket_list, num_images, seed,
                         mask_dir=mask_dir, inception_weights=inception_weights, num_grid=num_grid,
                         method_name=method_name, baselines=baselines, batch_size=batch_size)
     except (FileNotFoundError, ValueError) as e:
@@ -91,7 +103,7 @@ def main(argv, flag_values=flags.FLAGS) -> int:
                image_size=f.image_size, buckets=f.buckets, num_images=f.num_images, mask_dir=f.mask_dir,
                seed=f.seed, inception_weights=f.inception_weights, output_dir=f.output_dir,
                num_grid=f.num_grid, batch_size=f.batch_size, method_name=f.method_name,
-               baselines=f.baselines)
+               baselines=f.baselines, mode=f.mode)
 
 
 if __name__ == "__main__":

@@ -15,12 +15,17 @@ from gain_tf.synthetic import generate_scenes
 
 def test_demo_end_to_end_small(tmp_path):
     config = get_config("demo", image_size=32, steps=3, batch_size=4)
-    out = run_demo(str(tmp_path / "demo"), config=config, num_train=16, num_eval=4)
+    out = run_demo(str(tmp_path / "demo"), config=config, num_train=16, num_eval=4, shipped_images=8)
     for name in ("demo_grid.png", "mask_shrinkage.png", "results.md", "results.csv"):
         assert os.path.getsize(os.path.join(out, name)) > 0, name
     table = open(os.path.join(out, "results.md")).read()
     for method in ("GAIN", "Telea", "Navier-Stokes"):
         assert method in table
+    # The shipped model's section: its table beside the baselines, its gradient beside zero.
+    shipped = open(os.path.join(out, "shipped", "results.md")).read()
+    for method in ("| GAIN |", "| Telea |", "| Navier-Stokes |", "| GAIN ∇I* |", "| zero gradient ∇ |"):
+        assert method in shipped
+    assert os.path.getsize(os.path.join(out, "shipped", "grid_GAIN_30-40.png")) > 0
     # The held-out images inpainted by the exported model.
     inp = sorted(f for f in os.listdir(os.path.join(out, "inpainted")) if f.endswith("_inpainted.png"))
     assert inp
