@@ -12,7 +12,7 @@ Each variant the paper compares is a config, never a fork of the code (README, "
 
 Presets: ``paper`` (widths 64/128), ``small`` (16/32, CPU work), ``tiny`` (4/8, a shallower
 network, for tests), ``demo`` (``tiny`` with the short-run recipe of ``make demo``) and ``photo``
-(the shipped model's recipe: ``tiny`` widths at 128×128 on the photo dataset).
+(the shipped model's recipe: ``tiny`` at 64×64 on the photo dataset).
 
 Every leaf field has a unique name, so overrides and command-line flags use it directly
 (``get_config("tiny", guidance="none", steps=500)``, ``--guidance=none --steps=500``); the flags
@@ -209,12 +209,12 @@ PRESETS["demo"] = PRESETS["tiny"].replace(
     adv_weight=0.1, l1_hole_weight=6.0, masks="irregular")
 
 
-# The shipped model's recipe (models/gain-photo/MODEL_CARD.md, docs: "The photo model"): the `tiny`
-# widths at 128×128 on multi-scale crops of the photo dataset (data_prep/build_photos.py), the demo's
-# short-run losses, and the gradient target scaled by 10 (chosen by measurement, see the card).
+# The shipped model's recipe (models/gain-photo/MODEL_CARD.md, docs/photo_model.md): `tiny` at
+# 64×64 on multi-scale crops of the photo dataset (data_prep/build_photos.py), the demo's short-run
+# losses, and the gradient target scaled by 10; each choice measured (docs/photo_model.md).
 PRESETS["photo"] = PRESETS["tiny"].replace(
-    name="photo", image_size=128, batch_size=8, max_shorter_side=512, masks="irregular",
-    steps=10000, learning_rate=2e-3, lr_decay="cosine", adv_weight=0.1, l1_hole_weight=6.0,
+    name="photo", image_size=64, batch_size=8, max_shorter_side=256, masks="irregular",
+    steps=24000, learning_rate=1e-3, lr_decay="cosine", adv_weight=0.1, l1_hole_weight=6.0,
     guide_scale=10.0)
 
 # The variants of the paper's ablation study, each a set of config overrides.
