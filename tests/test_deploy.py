@@ -1,6 +1,6 @@
 """TFLite and ONNX exports (gain_tf/deploy, experiments/export.py --format): the demo-trained tiny model
 exported once in every format, each run with its own runtime against the SavedModel, the self-check's
-refusal, the CLI with --model in every format, the README's runtime-only snippets, and the uint8
+refusal, the CLI with --model in every format, the runtime-only snippets of docs/deploy.md, and the uint8
 comparison changes that made the serving graph TFLite-convertible."""
 import os
 import re
@@ -319,11 +319,10 @@ def test_model_flag_errors(exports, photo, capsys, tmp_path):
     assert deploy.model_format(exports["tflite"]) == "tflite"
 
 
-# ------------------------------------------------------------------- README: runtime only
-def readme_snippet(marker):
-    text = open(os.path.join(ROOT, "README.md")).read()
-    deploy_section = text.split("\n## Deploy\n", 1)[1].split("\n## ", 1)[0]
-    blocks = re.findall(r"```python\n(.*?)```", deploy_section, re.S)
+# --------------------------------------------------------------- docs/deploy.md: runtime only
+def deploy_doc_snippet(marker):
+    deploy_page = open(os.path.join(ROOT, "docs", "deploy.md")).read()
+    blocks = re.findall(r"```python\n(.*?)```", deploy_page, re.S)
     found = [b for b in blocks if marker in b]
     assert len(found) == 1, marker
     return found[0]
@@ -331,9 +330,9 @@ def readme_snippet(marker):
 
 @pytest.mark.parametrize("fmt,marker", [("tflite", "tf.lite.Interpreter("),
                                         ("onnx", "ort.InferenceSession(")])
-def test_readme_snippets_run_without_gain_tf(request, tmp_path, fmt, marker):
+def test_deploy_doc_snippets_run_without_gain_tf(request, tmp_path, fmt, marker):
     path = request.getfixturevalue("exports")["tflite"] if fmt == "tflite" else request.getfixturevalue("onnx_path")
-    code = readme_snippet(marker).replace(f"export/gain_small.{fmt}", path)
+    code = deploy_doc_snippet(marker).replace(f"export/gain_small.{fmt}", path)
     code += "\nimport sys\nprint('GAIN_TF_IMPORTED=%s' % ('gain_tf' in sys.modules))\n"
     proc = subprocess.run([sys.executable, "-c", code], cwd=str(tmp_path), capture_output=True, text=True,
                           timeout=300, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
