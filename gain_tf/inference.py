@@ -312,10 +312,10 @@ def estimate_full_memory(height: int, width: int, config: Optional[GAINConfig]) 
 def _grow(lo: int, hi: int, size: int, limit: int) -> tuple:
     """``[lo, hi)`` grown around its centre to at least ``size`` (at most ``limit``), inside
     ``[0, limit)``."""
-    need = min(size, limit) - (hi - lo)
-    if need > 0:
-        lo = max(0, min(lo - need // 2, limit - min(size, limit)))
-        hi = lo + max(hi - lo + need, 0)
+    target = min(size, limit)
+    if hi - lo < target:
+        lo = max(0, min((lo + hi - target) // 2, limit - target))
+        hi = lo + target
     return lo, min(hi, limit)
 
 

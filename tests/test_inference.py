@@ -150,3 +150,15 @@ def test_fill_order_shows_branch_one_filling_the_hole(demo_model):
     names3, masks3 = tiny_inpainter().fill_order(image, hole)
     assert names2 == names3 and names2[0] == "structure_down2"
     np.testing.assert_array_equal(masks2, masks3)
+
+
+def test_a_small_hole_gets_a_centred_box_of_the_minimum_size():
+    """A 10 px hole with a 64 px minimum and no margin: a 64 px box around its centre (it was 91 px
+    and off-centre when the far edge was computed from the already moved near edge)."""
+    hole = np.zeros((500, 400), bool)
+    hole[200:210, 150:160] = True
+    assert inference.hole_boxes(hole, margin=0, min_size=64) == [(173, 123, 237, 187)]
+    assert inference._grow(400, 410, 256, 4000) == (277, 533)
+    assert inference._grow(0, 10, 64, 4000) == (0, 64)              # at the border: shifted inside
+    assert inference._grow(3990, 4000, 64, 4000) == (3936, 4000)
+    assert inference._grow(5, 20, 64, 30) == (0, 30)                 # the image is smaller
