@@ -63,14 +63,28 @@ class Photo:
 
 
 def read_photo_list(path: str = PHOTO_LIST) -> list[Photo]:
-    """The rows of ``photos.csv`` (``#`` lines are comments)."""
+    """The rows of ``photos.csv`` (``#`` lines are comments); a bad row is named by its line."""
     rows = []
     with open(path, encoding="utf-8") as f:
-        for n, row in enumerate(csv.reader(line for line in f if line.strip() and not line.startswith("#"))):
+        for n, line in enumerate(f, 1):
+            if not line.strip() or line.startswith("#"):
+                continue
+            row = next(csv.reader([line]))
             if len(row) != 5 or row[2] not in ("train", "val"):
-                raise PhotoError(f"{path}: row {n + 1} {row!r}: expected package,path,train|val,licence,credit")
+                raise PhotoError(f"{path}: line {n} {row!r}: expected package,path,train|val,licence,credit")
             rows.append(Photo(*[c.strip() for c in row]))
     return rows
+
+
+def _find_deb(debs: str, package: str):
+    """The newest ``<package>_<version>_<arch>.deb`` in ``debs`` (by modification time), or None.
+    (apt-get download writes the version the machine's sources offer: one file per package.)"""
+    found = glob.glob(os.path.join(debs, f"{package}_*.deb"))
+    return max(found, key=os.path.getmtime) if found else None
+
+
+def _last_line(text: str, default: str) -> str:
+    return (text.strip().splitlines() or [default])[-1]
 
 
 def fetch_packages(packages, cache_dir: str, log=print) -> str:
@@ -83,24 +97,24 @@ def fetch_packages(packages, cache_dir: str, log=print) -> str:
         target = os.path.join(root, package)
         if os.path.isdir(target):
             continue
-        found = glob.glob(os.path.join(debs, f"{package}_*.deb"))
-        if not found:
+        deb = _find_deb(debs, package)
+        if deb is None:
             if shutil.which("apt-get") is None:
                 raise PhotoError(f"apt-get not found: cannot download {package}; put its .deb file "
                                  f"in {debs} (or run on a Debian/Ubuntu machine)")
             log(f"downloading {package}")
             res = subprocess.run(["apt-get", "download", package], cwd=debs, capture_output=True, text=True)
-            found = glob.glob(os.path.join(debs, f"{package}_*.deb"))
-            if res.returncode or not found:
-                last = (res.stderr.strip().splitlines() or ["no .deb written"])[-1]
-                raise PhotoError(f"apt-get download {package} failed: {last}")
+            deb = _find_deb(debs, package)
+            if res.returncode or deb is None:
+                raise PhotoError(f"apt-get download {package} failed: {_last_line(res.stderr, 'no .deb written')}")
         if shutil.which("dpkg") is None:
-            raise PhotoError(f"dpkg not found: cannot extract {found[0]}")
+            raise PhotoError(f"dpkg not found: cannot extract {deb}")
         tmp = target + ".tmp"
         shutil.rmtree(tmp, ignore_errors=True)
-        res = subprocess.run(["dpkg", "-x", sorted(found)[-1], tmp], capture_output=True, text=True)
+        res = subprocess.run(["dpkg", "-x", deb, tmp], capture_output=True, text=True)
         if res.returncode:
-            raise PhotoError(f"dpkg -x {found[0]} failed: {res.stderr.strip()}")
+            raise PhotoError(f"dpkg -x {deb} failed ({_last_line(res.stderr, 'no message')}): "
+                             "delete it and re-run to download it again")
         os.replace(tmp, target)
     return root
 
@@ -116,14 +130,16 @@ def write_licences(photos, path: str) -> None:
 
 def crop_boxes(height: int, width: int, size: int, count: int, seed: int):
     """``count`` crops ``(scale_side, top, left)``: the shorter side resized to ``size * CROP_SCALES[k % 3]``
-    (capped at the photo's own), then a seeded top-left corner inside it."""
+    (capped at the photo's own; the shape :func:`gain_tf.images.resize_shorter_side` gives), then a
+    seeded top-left corner inside it."""
     import numpy as np
+
+    from gain_tf.images import resize_shorter_side
     rng = np.random.default_rng(seed)
-    short = min(height, width)
     out = []
     for k in range(count):
-        side = min(size * CROP_SCALES[k % len(CROP_SCALES)], short)
-        h, w = round(height * side / short), round(width * side / short)
+        side = min(size * CROP_SCALES[k % len(CROP_SCALES)], height, width)
+        h, w = resize_shorter_side(np.zeros((height, width, 1), np.uint8), side).shape[:2]
         out.append((side, int(rng.integers(0, h - size + 1)), int(rng.integers(0, w - size + 1))))
     return out
 
@@ -195,10 +211,12 @@ def define_flags(fv: flags.FlagValues = flags.FLAGS) -> None:
 
 def main(argv, fv: flags.FlagValues = flags.FLAGS) -> int:
     del argv
+    from data_prep.build_tfrecords import BuildError
+    from gain_tf.images import ImageReadError
     try:
         build_photos(fv.output_dir, fv.cache_dir, fv.resolution, fv.crop_size, fv.crops_per_photo, fv.workers)
-    except PhotoError as e:
-        print(f"build_photos: {e}", file=sys.stderr)
+    except (PhotoError, BuildError, ImageReadError, OSError) as e:
+        print(f"build_photos: {' '.join(str(e).split())}", file=sys.stderr)
         return 1
     return 0
 

@@ -531,8 +531,12 @@ def main(argv, flag_values=flags.FLAGS) -> int:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     fv = flag_values
     if not fv.saved_model:
-        from gain_tf.inference import SHIPPED_MODEL
-        fv.saved_model = SHIPPED_MODEL
+        from gain_tf.inference import shipped_model
+        try:
+            fv.saved_model = shipped_model()
+        except FileNotFoundError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
     # Keras writes keras.json into its home when TensorFlow is first imported: keep it in here too
     os.environ.setdefault("KERAS_HOME", os.path.join(os.path.abspath(fv.output_dir), "keras"))
     from gain_tf.inference import load_saved_model

@@ -57,8 +57,9 @@ def define_flags():
 
 _START = [time.time()]
 # Crops of the 8 held-out photos of data_prep/photos.csv (licences in its LICENCES.md), committed.
-HELDOUT_PHOTOS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                              "data_prep", "heldout_photos")
+def _heldout_photos():
+    from gain_tf import REPO_ROOT
+    return os.path.join(REPO_ROOT, "data_prep", "heldout_photos")
 
 
 def say(message):
@@ -258,16 +259,20 @@ def shipped_model_section(out, seed, count=96):
     Navier–Stokes: ``<out>/shipped/results.md`` and a grid per bucket; returns the table or ``None``
     when the model or the crops are not in this checkout."""
     from gain_tf.evaluation import protocol
-    from gain_tf.inference import SHIPPED_MODEL, load_saved_model
-    if not (os.path.isfile(os.path.join(SHIPPED_MODEL, "saved_model.pb")) and os.path.isdir(HELDOUT_PHOTOS)):
-        say(f"no shipped model at {SHIPPED_MODEL} (or no {HELDOUT_PHOTOS}): its section is skipped")
+    from gain_tf.inference import load_saved_model, shipped_model
+    heldout = _heldout_photos()
+    try:
+        model = load_saved_model(shipped_model())
+    except FileNotFoundError as e:
+        say(f"{e}; the shipped model's section is skipped")
         return None
-    model = load_saved_model(SHIPPED_MODEL)
     shipped = os.path.join(out, "shipped")
     say(f"the shipped model on {count} held-out photo crops per bucket, against Telea and Navier-Stokes")
-    protocol.evaluate(model.inpaint_scored, HELDOUT_PHOTOS, shipped, model.training_size,
-                      num_images=count, seed=seed, num_grid=4, progress_stream=open(os.devnull, "w"))
-    return open(os.path.join(shipped, "results.md")).read()
+    with open(os.devnull, "w") as quiet:
+        protocol.evaluate(model.inpaint_scored, heldout, shipped, model.training_size,
+                          num_images=count, seed=seed, num_grid=4, progress_stream=quiet)
+    with open(os.path.join(shipped, "results.md")) as f:
+        return f.read()
 
 
 def run_demo(output_dir="demo_out", data=None, config=None, num_train=2000, num_eval=64, seed=0,

@@ -52,7 +52,8 @@ def define_flags(flag_values=flags.FLAGS) -> None:
                         flag_values=fv)
     flags.DEFINE_string("output_dir", None, "Output folder for --image_dir (PNGs).", flag_values=fv)
     flags.DEFINE_string("model", None, "Exported model: a SavedModel folder, a .tflite or an .onnx "
-                        "file (experiments/export.py).", flag_values=fv)
+                        "file (experiments/export.py); default: the shipped models/gain-photo.",
+                        flag_values=fv)
     flags.DEFINE_string("saved_model", None, "SavedModel from experiments/export.py.", flag_values=fv)
     flags.DEFINE_string("model_dir", None, "Training model_dir (config.json + checkpoints/).",
                         flag_values=fv)
@@ -161,8 +162,12 @@ def run(image=None, mask=None, output=None, image_dir=None, mask_dir=None, outpu
         _error("give at most one of --model, --saved_model or --model_dir")
         return 1
     if not (model or saved_model or model_dir):
-        from gain_tf.inference import SHIPPED_MODEL
-        model = SHIPPED_MODEL
+        from gain_tf.inference import shipped_model
+        try:
+            model = shipped_model()
+        except FileNotFoundError as e:
+            _error(str(e))
+            return 1
         print(f"using the shipped model {model}", file=sys.stderr)
 
     cache = {}

@@ -129,7 +129,8 @@ class DataConfig:
     masks: str = _f("free_form", "Training masks: 'free_form' (DeepFill v2), 'irregular' "
                     "(hole ratios spread over 10-60 %) or a folder of mask PNGs (white = hole).")
     max_shorter_side: int = _f(0, "Multi-scale crops: each image's shorter side is resized to a "
-                               "random length in [image_size, this] before the crop (0: image_size).")
+                               "random length in [image_size, min(this, its own)] before the crop "
+                               "(0: image_size).")
 
 
 SECTIONS = {"model": ModelConfig, "loss": LossConfig, "optim": OptimConfig, "data": DataConfig}

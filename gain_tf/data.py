@@ -338,7 +338,7 @@ def train_dataset(source, batch_size: int, image_size: int = 256, masks="free_fo
             ex = tf.io.parse_single_example(x, RECORD_FEATURES)
             img, name = _decode_encoded(ex["image/encoded"]), ex["image/filename"]
         else:
-            img, name = _read_file(x, size), x
+            img, name = _read_file(x, max(size, max_shorter_side)), x
         return i, img, name
 
     def augment(i, img, name):

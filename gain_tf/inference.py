@@ -22,15 +22,15 @@ from typing import Callable, Optional
 import numpy as np
 import tensorflow as tf
 
+from gain_tf import REPO_ROOT
 from gain_tf.config import GAINConfig
 from gain_tf.images import to_model_range, to_uint8
 from gain_tf.masks import valid_from_hole_mask
 from gain_tf.run_dir import RunDir
 
 # The model shipped with the repository (models/gain-photo/MODEL_CARD.md): what the CLI and the page
-# use when no model is given.
-SHIPPED_MODEL = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models",
-                             "gain-photo")
+# use when no model is given (:func:`shipped_model`).
+SHIPPED_MODEL = os.path.join(REPO_ROOT, "models", "gain-photo")
 SIGNATURE_KEY = "serving_default"
 FILL_ORDER_KEY = "fill_order"
 SERVING_SIGNATURE = (tf.TensorSpec([None, None, None, 3], tf.uint8, name="image"),
@@ -160,7 +160,8 @@ class Inpainter:
     """One callable for a SavedModel or an in-memory generator:
     ``inpainter(image=uint8 [N,H,W,3], mask=uint8 [N,H,W,1])`` -> ``{'inpainted', 'gradient'}``
     tensors; :meth:`inpaint` maps numpy uint8 images and hole masks to uint8 inpainted images
-    (the ``inpaint_fn`` of :func:`gain_tf.evaluation.protocol.evaluate`).
+    and :meth:`inpaint_scored` (with the predicted gradient) are ``inpaint_fn``s of
+    :func:`gain_tf.evaluation.protocol.evaluate`.
 
     ``config`` is the model's :class:`GAINConfig` (``None`` if unknown), ``source`` a description.
     """
@@ -205,6 +206,14 @@ class Inpainter:
         return cls(make_serving_fn(generator), generator.config,
                    source or getattr(generator, "checkpoint_path", "") or "generator", keep=generator,
                    fill_order_fn=make_fill_order_fn(generator))
+
+
+def shipped_model() -> str:
+    """:data:`SHIPPED_MODEL`, or ``FileNotFoundError`` saying how to name another model."""
+    if not os.path.isfile(os.path.join(SHIPPED_MODEL, "saved_model.pb")):
+        raise FileNotFoundError(f"no shipped model in this checkout ({SHIPPED_MODEL}): pass a model "
+                                "(--model, --saved_model or --model_dir)")
+    return SHIPPED_MODEL
 
 
 def load_saved_model(path: str) -> Inpainter:

@@ -211,11 +211,25 @@ def test_main_missing_model_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "SavedModel directory not found" in err
     assert not (tmp_path / "out").exists()
-    fv2 = flags.FlagValues()
-    app_mod.define_flags(fv2)
-    fv2(["app"])
-    assert app_mod.main(["app"], fv2) == 1
-    assert "run make demo first" in capsys.readouterr().err
+
+
+
+def test_main_serves_the_shipped_model_by_default(tmp_path, monkeypatch, capsys):
+    from absl import flags
+
+    from gain_tf import inference
+    loaded = []
+
+    def fake_load(path):
+        loaded.append(path)
+        raise ValueError("stop here")                           # before gradio starts serving
+    monkeypatch.setattr(inference, "load_saved_model", fake_load)
+    fv = flags.FlagValues()
+    app_mod.define_flags(fv)
+    fv(["app", f"--output_dir={tmp_path / 'out'}"])
+    assert app_mod.main(["app"], fv) == 1
+    assert loaded == [inference.SHIPPED_MODEL]
+    assert capsys.readouterr().err.strip() == "error: stop here"
 
 
 # --------------------------------------------------------------------------------- served page

@@ -23,7 +23,7 @@ def test_committed_list_holds_out_whole_photos_with_licences():
 def test_bad_row_names_the_file_and_row(tmp_path):
     f = tmp_path / "list.csv"
     f.write_text("# comment\npkg,a.jpg,train,MIT,me\npkg,b.jpg,test,MIT,me\n")
-    with pytest.raises(bp.PhotoError, match=r"list.csv: row 2"):
+    with pytest.raises(bp.PhotoError, match=r"list.csv: line 3 "):
         bp.read_photo_list(str(f))
 
 
@@ -35,13 +35,17 @@ def test_without_apt_it_says_so_in_one_line(tmp_path, monkeypatch):
     assert msg.startswith("apt-get not found") and "mate-backgrounds" in msg and "\n" not in msg
 
 
-def test_crop_boxes_lie_inside_the_rescaled_photo_at_three_scales():
+def test_crop_boxes_cut_full_crops_from_the_rescaled_photo_at_three_scales():
+    from gain_tf.images import resize_shorter_side
+    photo = np.zeros((300, 500, 3), np.uint8)
     boxes = bp.crop_boxes(300, 500, 64, 9, seed=5)
     assert boxes == bp.crop_boxes(300, 500, 64, 9, seed=5)                 # seeded
-    assert [b[0] for b in boxes[:3]] == [64, 128, 256]
+    assert [b[0] for b in boxes[:4]] == [64, 128, 256, 64]
+    assert len({(t, l) for _, t, l in boxes}) == 9
     for side, top, left in boxes:
-        h, w = round(300 * side / 300), round(500 * side / 300)
-        assert 0 <= top <= h - 64 and 0 <= left <= w - 64
+        scaled = resize_shorter_side(photo, side)
+        assert scaled[top:top + 64, left:left + 64].shape == (64, 64, 3)
+    assert [b[0] for b in bp.crop_boxes(100, 90, 64, 3, seed=0)] == [64, 90, 90]   # capped
 
 
 def _fake_cache(tmp_path, rows):

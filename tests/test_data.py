@@ -198,3 +198,31 @@ def test_bad_sources(tmp_path):
         data.train_dataset(str(tmp_path / "empty"), 2, S)
     with pytest.raises(ValueError, match="masks"):
         data.train_mask_dataset("zigzag", S)
+
+
+@pytest.mark.parametrize("kind", ["folder", "records"])
+def test_multi_scale_crops_span_the_scales_they_say(tmp_path, kind):
+    """A horizontal ramp photo 256×384: a 32×32 crop at shorter side t spans 255·32/(1.5 t) grey
+    levels of it. With ``max_shorter_side=128`` the crops' spans range over t in [32, 128]; without,
+    every crop is at t = 32."""
+    from gain_tf.images import write_png
+    ramp = np.repeat(np.linspace(0, 255, 384)[None, :, None], 256, 0).repeat(3, 2).round().astype(np.uint8)
+    folder = tmp_path / "photo"
+    write_png(str(folder / "ramp.png"), ramp)
+    source = str(folder)
+    if kind == "records":
+        build("folder", str(folder), str(tmp_path / "rec"), resolution=256, split="train", keep_larger=True,
+              workers=1, progress=False)
+        source = str(tmp_path / "rec")
+
+    def spans(max_side):
+        ds = data.train_dataset(source, 8, image_size=32, seed=3, deterministic=True, max_shorter_side=max_side,
+                                shuffle_buffer=0)
+        images = np.concatenate([b["image"].numpy() for b in ds.take(6)])        # 48 crops, [-1, 1]
+        rows = images[:, 16, :, 0] * 127.5
+        return rows.max(1) - rows.min(1)
+
+    multi, single = spans(128), spans(0)
+    assert np.all(np.abs(single - 255 * 31 / 48) < 8)                  # t = 32: one scale
+    assert multi.min() < 255 * 31 / (1.5 * 100) and multi.max() > 255 * 31 / (1.5 * 40)
+    assert np.all(multi > 255 * 31 / (1.5 * 128) - 8)                  # never beyond t = 128

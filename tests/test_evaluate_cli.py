@@ -22,9 +22,10 @@ def test_cli_end_to_end_on_saved_model(data_dir, tmp_path, capsys):
     captured = capsys.readouterr()
     assert code == 0, captured.err
     rows = read_csv(str(out / "results.csv"))
-    assert [r["method"] for r in rows] == ["GAIN", "Telea", "Navier-Stokes"]
+    assert [r["method"] for r in rows] == ["GAIN", "Telea", "Navier-Stokes", "GAIN ∇I*", "zero gradient ∇"]
     assert all(r["fid"] == "n/a" for r in rows)
-    assert all(math.isfinite(float(r["psnr_db"])) for r in rows)
+    assert all(math.isfinite(float(r["psnr_db"])) for r in rows[:3])
+    assert all(r["psnr_db"] == "n/a" and math.isfinite(float(r["grad_l1_hole"])) for r in rows[3:])
     assert (out / "results.md").exists() and (out / "grid_GAIN_20-30.png").exists()
 
 

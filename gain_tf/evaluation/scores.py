@@ -147,19 +147,18 @@ def ssim(out, gt, max_val: float = 255.0):
 
 
 # ------------------------------------------------------------------------------ gradients in the hole
-_GRAY = np.array([0.299, 0.587, 0.114])
-
-
 def image_gradient_np(images) -> np.ndarray:
     """``∇I`` of RGB images on [0, 255] ``[B, H, W, 3]`` (or one image) -> float64 ``[B, H, W, 2]``
-    ``(∂x, ∂y)``: grayscale, Sobel / 8, symmetric border (the operator of
-    :func:`gain_tf.layers.gradient.image_gradient`, here on [0, 255] so units are grey levels / px)."""
+    ``(∂x, ∂y)``: the weights and kernels of :mod:`gain_tf.layers.gradient` (grayscale, Sobel / 8,
+    symmetric border), in numpy on [0, 255], so the units are grey levels per pixel."""
+    from gain_tf.layers.gradient import GRAY_WEIGHTS, SOBEL_X
     a, _ = _as_batch(images)
-    gray = a @ _GRAY
+    gray = a @ np.asarray(GRAY_WEIGHTS)
     out = np.empty(gray.shape + (2,))
     for i, g in enumerate(gray):
-        for c, (dx, dy) in enumerate(((1, 0), (0, 1))):
-            out[i, ..., c] = cv2.Sobel(g, cv2.CV_64F, dx, dy, ksize=3, borderType=cv2.BORDER_REFLECT) / 8.0
+        for c, kernel in enumerate((SOBEL_X, SOBEL_X.T)):      # correlation, as the TF conv
+            out[i, ..., c] = cv2.filter2D(g, cv2.CV_64F, kernel.astype(np.float64),
+                                          borderType=cv2.BORDER_REFLECT)
     return out
 
 

@@ -10,14 +10,14 @@ import numpy as np
 import tensorflow as tf
 
 # d/dx (columns) and d/dy (rows), Sobel / 8.
-_SOBEL_X = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], np.float32) / 8.0
-_SOBEL_Y = _SOBEL_X.T.copy()
-_GRAY = (0.299, 0.587, 0.114)
+SOBEL_X = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], np.float32) / 8.0
+SOBEL_Y = SOBEL_X.T.copy()
+GRAY_WEIGHTS = (0.299, 0.587, 0.114)
 
 
 def rgb_to_gray(images):
     """``[B, H, W, 3]`` -> ``[B, H, W, 1]`` with ``0.299 R + 0.587 G + 0.114 B``."""
-    w = tf.constant(_GRAY, dtype=images.dtype)
+    w = tf.constant(GRAY_WEIGHTS, dtype=images.dtype)
     return tf.reduce_sum(images * w, axis=-1, keepdims=True)
 
 
@@ -29,8 +29,8 @@ def sobel(x, padding="SYMMETRIC", dilation=1):
     """
     c = x.shape[-1]
     d = int(dilation)
-    kx = tf.constant(np.tile(_SOBEL_X[:, :, None, None], (1, 1, c, 1)), dtype=x.dtype)
-    ky = tf.constant(np.tile(_SOBEL_Y[:, :, None, None], (1, 1, c, 1)), dtype=x.dtype)
+    kx = tf.constant(np.tile(SOBEL_X[:, :, None, None], (1, 1, c, 1)), dtype=x.dtype)
+    ky = tf.constant(np.tile(SOBEL_Y[:, :, None, None], (1, 1, c, 1)), dtype=x.dtype)
     xp = tf.pad(x, [[0, 0], [d, d], [d, d], [0, 0]], mode=padding)
     dx = tf.nn.depthwise_conv2d(xp, kx, [1, 1, 1, 1], "VALID", dilations=[d, d])
     dy = tf.nn.depthwise_conv2d(xp, ky, [1, 1, 1, 1], "VALID", dilations=[d, d])

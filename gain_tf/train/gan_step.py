@@ -3,7 +3,7 @@
 ::
 
     out      = G(I, M)                                          # I*, ∇I* (or the edge map)
-    for (D, real, pred, λ) in [(D^I, I, I*, 1, 1), (D^S, s∇I, s∇I*, λ_∇l1, λ_∇adv)]:
+    for (D, real, pred, λ_*l1, λ_*adv) in [(D^I, I, I*, 1, 1), (D^S, s∇I, s∇I*, λ_∇l1, λ_∇adv)]:
         fake  = pred ⊙ (1−M) + real ⊙ M                         # composites
         L_D  += hinge(D(real), D(fake)) + λ_gp GP(D, real, fake)
         L_G  += λ_l1 λ_*l1 L1_w(pred, real) − λ_adv λ_*adv E[D(fake)]

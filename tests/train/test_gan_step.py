@@ -47,7 +47,6 @@ def test_guide_weights_and_scale_enter_the_generator_loss_as_written(tmp_path):
     np.testing.assert_allclose(m["adv_guide"], expect_adv_guide, rtol=0.05, atol=1e-3)
     want = (m["l1_image"] + 0.5 * m["l1_guide"]) + 0.3 * (m["adv_image"] + 2.0 * m["adv_guide"])
     np.testing.assert_allclose(m["g_total"], want, rtol=1e-5)
-    assert m["d_real_guide"] != m["d_fake_guide"]
 
 
 def test_mirrored_strategy_matches_default(tmp_path):
