@@ -137,8 +137,12 @@ def test_usage_errors(inputs, capsys):
     img_dir, mask_dir, paths, tmp = inputs
     assert run_cli(f"--image={paths[0]}", f"--output={tmp / 'o.png'}", f"--model_dir={tiny_model_dir()}") == 1
     assert "--mask" in one_error_line(capsys)
-    assert run_cli(f"--image={paths[0]}", f"--mask={paths[0]}", f"--output={tmp / 'o.png'}") == 1
-    assert "--saved_model or --model_dir" in one_error_line(capsys)
+    # No model flag means the shipped model (test_without_a_model_flag_it_uses_the_shipped_model);
+    # two of them are refused.
+    assert run_cli(f"--image={paths[0]}", f"--mask={paths[0]}", f"--output={tmp / 'o.png'}",
+                   f"--saved_model={tiny_export_dir()}", f"--model_dir={tiny_model_dir()}") == 1
+    assert one_error_line(capsys) == "error: give at most one of --model, --saved_model or --model_dir"
+    assert not (tmp / "o.png").exists()
 
 
 def test_folder_mode_reports_bad_files_and_continues(inputs, capsys):
