@@ -6,9 +6,9 @@
   symmetric eigendecompositions; tests/evaluation/test_fid.py shows the two equal within 1e-6
   (relative) where both exist, and ours equal to a scipy ``sqrtm`` reference everywhere.
 
-This is the one module of the evaluation that imports ``tensorflow_gan``; the import is done when
-the module is imported, so import this module lazily where it is needed. :data:`IMPLEMENTATION`
-says which one is in use.
+``tensorflow_gan`` is imported here and in :mod:`gain_tf.losses` (the hinge losses), nowhere else;
+the import is done when the module is imported, so import this module lazily where it is needed.
+:data:`IMPLEMENTATION` says which one is in use.
 """
 from __future__ import annotations
 
