@@ -4,9 +4,10 @@ The hinge losses come from tensorflow-gan where it imports (the reference stack)
 installed or fails to import (TensorFlow ≥ 2.16, which has no ``tf.estimator``) they are this
 module's own two-line functions of the same formulas, shown equal to tensorflow-gan's in
 tests/test_losses.py. tensorflow-gan is imported here and in :mod:`gain_tf.ops.tfgan_eval` (the
-Fréchet distance), nowhere else; :data:`HINGE_IMPLEMENTATION` says which is in use. Every loss is a mean over the *global* batch
-when called inside ``strategy.run`` with ``global_batch_size``: each replica returns its share and
-the gradients sum to the global mean.
+Fréchet distance), nowhere else; :data:`HINGE_IMPLEMENTATION` says which is in use.
+
+Every loss is a mean over the *global* batch when called inside ``strategy.run`` with
+``global_batch_size``: each replica returns its share and the gradients sum to the global mean.
 """
 from __future__ import annotations
 

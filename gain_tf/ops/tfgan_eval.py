@@ -38,10 +38,11 @@ def _mean_and_covariance(a: np.ndarray):
 def own_frechet_distance(act1, act2) -> float:
     """``d² = ||μ1 − μ2||² + Tr Σ1 + Tr Σ2 − 2 Tr (Σ1 Σ2)^½`` in numpy float64.
 
-    ``Σ1 Σ2`` is similar to the symmetric positive semi-definite ``S Σ2 S`` with ``S = Σ1^½``
-    (``S⁻¹ (S S Σ2 S) S = Σ1 Σ2``), so ``Tr (Σ1 Σ2)^½ = Σ_i √λ_i`` over the eigenvalues ``λ_i`` of
-    ``S Σ2 S``. ``S`` comes from the eigendecomposition of ``Σ1``. Eigenvalues that round-off
-    pushes below zero are taken as zero. Costs two ``D × D`` symmetric eigendecompositions.
+    With ``S = Σ1^½``, ``Σ1 Σ2 = S (S Σ2)`` and the symmetric positive semi-definite
+    ``S Σ2 S = (S Σ2) S`` have the same eigenvalues (as ``AB`` and ``BA`` do), so
+    ``Tr (Σ1 Σ2)^½ = Σ_i √λ_i`` over the eigenvalues ``λ_i`` of ``S Σ2 S``. ``S`` comes from the
+    eigendecomposition of ``Σ1``. Eigenvalues that round-off pushes below zero are taken as zero.
+    Costs two ``D × D`` symmetric eigendecompositions.
     """
     a1 = np.asarray(act1, dtype=np.float64)
     a2 = np.asarray(act2, dtype=np.float64)
