@@ -254,7 +254,7 @@ def make_example(encoded: bytes, height: int, width: int, filename: str, label: 
         "image/encoded": b(encoded), "image/format": b(fmt.encode()),
         "image/height": i(height), "image/width": i(width),
         "image/filename": b(filename.encode("utf-8")), "image/label": i(label),
-    })).SerializeToString()
+    })).SerializeToString(deterministic=True)   # map order: protobuf >= 5 (upb) varies it per process
 
 
 def _reason(err: Exception, path: str) -> str:

@@ -1,9 +1,13 @@
 """GAIN's losses, each a small pure function with its formula (README, "Deviations and choices").
 
-The hinge losses come from tensorflow-gan, imported here and nowhere else, so a move to Keras 3
-(where tensorflow-gan does not import) replaces two lines. Every loss is a mean over the *global*
-batch when called inside ``strategy.run`` with ``global_batch_size``: each replica returns its share
-and the gradients sum to the global mean.
+The hinge losses come from tensorflow-gan where it imports (the reference stack); where it is not
+installed or fails to import (TensorFlow ≥ 2.16, which has no ``tf.estimator``) they are this
+module's own two-line functions of the same formulas, shown equal to tensorflow-gan's in
+tests/test_losses.py. tensorflow-gan is imported here and in :mod:`gain_tf.ops.tfgan_eval` (the
+Fréchet distance), nowhere else; :data:`HINGE_IMPLEMENTATION` says which is in use.
+
+Every loss is a mean over the *global* batch when called inside ``strategy.run`` with
+``global_batch_size``: each replica returns its share and the gradients sum to the global mean.
 """
 from __future__ import annotations
 
@@ -11,9 +15,15 @@ import warnings
 
 import tensorflow as tf
 
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")
-    import tensorflow_gan as tfgan
+try:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import tensorflow_gan as tfgan
+except (ImportError, AttributeError):  # not installed, or TensorFlow >= 2.16 (tf.estimator gone)
+    tfgan = None
+
+#: ``"tensorflow_gan"`` (reference stack) or ``"own"`` (where tensorflow-gan does not import).
+HINGE_IMPLEMENTATION = "tensorflow_gan" if tfgan is not None else "own"
 
 
 def _per_replica_share(value, global_batch_size, local_batch_size):
@@ -38,18 +48,38 @@ def l1_loss(prediction, target, global_batch_size=None, valid=None, hole_weight=
     return _per_replica_share(value, global_batch_size, tf.shape(prediction)[0])
 
 
+def own_hinge_discriminator_loss(real_scores, fake_scores):
+    """``E[relu(1 − D(real))] + E[relu(1 + D(fake))]``, each mean over all scores, in float32."""
+    real = tf.cast(real_scores, tf.float32)
+    fake = tf.cast(fake_scores, tf.float32)
+    return tf.reduce_mean(tf.nn.relu(1.0 - real)) + tf.reduce_mean(tf.nn.relu(1.0 + fake))
+
+
+def own_hinge_generator_loss(fake_scores):
+    """``−E[D(fake)]``, the mean over all scores, in float32."""
+    return -tf.reduce_mean(tf.cast(fake_scores, tf.float32))
+
+
 def hinge_discriminator_loss(real_scores, fake_scores, global_batch_size=None):
-    """``L_D = E[relu(1 − D(real))] + E[relu(1 + D(fake))]`` (tensorflow-gan's hinge loss)."""
-    value = tfgan.losses.wargs.wasserstein_hinge_discriminator_loss(
-        real_scores, fake_scores, reduction=tf.compat.v1.losses.Reduction.MEAN,
-        loss_collection=None)
+    """``L_D = E[relu(1 − D(real))] + E[relu(1 + D(fake))]`` (tensorflow-gan's hinge loss where it
+    imports, else :func:`own_hinge_discriminator_loss`)."""
+    if tfgan is not None:
+        value = tfgan.losses.wargs.wasserstein_hinge_discriminator_loss(
+            real_scores, fake_scores, reduction=tf.compat.v1.losses.Reduction.MEAN,
+            loss_collection=None)
+    else:
+        value = own_hinge_discriminator_loss(real_scores, fake_scores)
     return _per_replica_share(value, global_batch_size, tf.shape(real_scores)[0])
 
 
 def hinge_generator_loss(fake_scores, global_batch_size=None):
-    """``L_G^adv = −E[D(fake)]`` (tensorflow-gan's hinge generator loss)."""
-    value = tfgan.losses.wargs.wasserstein_hinge_generator_loss(
-        fake_scores, reduction=tf.compat.v1.losses.Reduction.MEAN, loss_collection=None)
+    """``L_G^adv = −E[D(fake)]`` (tensorflow-gan's hinge generator loss where it imports, else
+    :func:`own_hinge_generator_loss`)."""
+    if tfgan is not None:
+        value = tfgan.losses.wargs.wasserstein_hinge_generator_loss(
+            fake_scores, reduction=tf.compat.v1.losses.Reduction.MEAN, loss_collection=None)
+    else:
+        value = own_hinge_generator_loss(fake_scores)
     return _per_replica_share(value, global_batch_size, tf.shape(fake_scores)[0])
 
 

@@ -2,7 +2,10 @@
 
 Must happen before TensorFlow initialises its devices, hence at import time of this conftest
 (pytest imports it before any test module). If devices are already initialised it does nothing.
+``gain_tf`` is imported first: on TensorFlow >= 2.16 it selects tf-keras (TF_USE_LEGACY_KERAS=1)
+before anything can touch ``tf.keras`` (docs/stacks.md).
 """
+import gain_tf  # noqa: F401  (before TensorFlow: picks tf.keras on the modern stack)
 import tensorflow as tf
 
 

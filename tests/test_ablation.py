@@ -13,6 +13,8 @@ from gain_tf.config import ABLATIONS, get_config
 from gain_tf.masks import BUCKETS
 from gain_tf.synthetic import write_scene_folder
 
+pytestmark = pytest.mark.slow   # end to end (six trainings and two exports): make test-all only
+
 VARIANTS = sorted(ABLATIONS)
 EXPORTED = ("guidance_edge", "guidance_none")
 SHALLOW = dict(structure_dilation_blocks=1, content_dilation_blocks=1, dilations=(2, 4))

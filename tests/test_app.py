@@ -25,6 +25,8 @@ import pytest
 from experiments import app as app_mod
 from gain_tf.inference import InpaintInputError
 
+APP_REASON = "the [app] extra (gradio, playwright) is not installed: pip install -e '.[app]'"
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The README's picture: written when GAIN_TF_SCREENSHOT names a path (e.g. docs/app_screenshot.png),
 # so that a test run leaves the work tree as it was.
@@ -255,6 +257,8 @@ def _files_under(path: str) -> list:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """The app on a free loopback port with the tiny export, in a subprocess (stopped at the end)."""
+    for module in ("gradio", "gradio_client"):
+        pytest.importorskip(module, reason=APP_REASON)
     from tests.fixtures_model import tiny_export_dir
 
     saved_model = tiny_export_dir()
@@ -414,6 +418,7 @@ def _decode(data: bytes) -> np.ndarray:
 
 
 def test_browser_upload_paint_run_and_views(server, tmp_path):
+    pytest.importorskip("playwright", reason=APP_REASON)
     browser_path = _chromium()
     if browser_path is None:
         pytest.skip("no Chromium found (/usr/bin/chromium or chromium on PATH; .ci/run installs "

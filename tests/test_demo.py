@@ -4,6 +4,7 @@ import os
 import time
 
 import numpy as np
+import pytest
 
 from experiments import demo
 from experiments.demo import run_demo
@@ -13,6 +14,7 @@ from gain_tf.images import read_image, read_gray
 from gain_tf.synthetic import generate_scenes
 
 
+@pytest.mark.slow   # end to end: make test-all only
 def test_demo_end_to_end_small(tmp_path):
     config = get_config("demo", image_size=32, steps=3, batch_size=4)
     out = run_demo(str(tmp_path / "demo"), config=config, num_train=16, num_eval=4, shipped_images=8)

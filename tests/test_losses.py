@@ -1,4 +1,5 @@
-"""gain_tf.losses against their formulas, computed independently in numpy."""
+"""gain_tf.losses against their formulas, computed independently in numpy; our hinge losses (used
+where tensorflow-gan does not import) against tensorflow-gan's where it does (docs/stacks.md)."""
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -41,6 +42,45 @@ def test_hinge_losses_match_their_formulas():
     expected_d = np.maximum(0, 1 - real).mean() + np.maximum(0, 1 + fake).mean()
     np.testing.assert_allclose(losses.hinge_discriminator_loss(real, fake).numpy(), expected_d, rtol=1e-6)
     np.testing.assert_allclose(losses.hinge_generator_loss(fake).numpy(), -fake.mean(), rtol=1e-6)
+
+
+def _scores(seed, shape):
+    rng = np.random.default_rng(seed)
+    return (rng.normal(size=shape) * 2).astype(np.float32), (rng.normal(size=shape) * 2).astype(np.float32)
+
+
+SHAPES = [(3, 2, 2, 1), (4, 1, 1, 16), (2, 5, 7, 3)]
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_own_hinge_losses_match_their_formulas(shape):
+    real, fake = _scores(1, shape)
+    expected_d = np.maximum(0, 1 - real).mean() + np.maximum(0, 1 + fake).mean()
+    np.testing.assert_allclose(losses.own_hinge_discriminator_loss(real, fake).numpy(), expected_d,
+                               rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(losses.own_hinge_generator_loss(fake).numpy(), -fake.mean(), rtol=1e-6,
+                               atol=1e-6)
+
+
+@pytest.mark.skipif(losses.tfgan is None, reason="tensorflow-gan does not import here (TensorFlow >= 2.16): "
+                    "only our hinge losses exist on this stack (checked against numpy above)")
+@pytest.mark.parametrize("shape", SHAPES)
+def test_own_hinge_losses_equal_tensorflow_gans(shape):
+    real, fake = _scores(2, shape)
+    wargs = losses.tfgan.losses.wargs
+    mean = tf.compat.v1.losses.Reduction.MEAN
+    ref_d = wargs.wasserstein_hinge_discriminator_loss(real, fake, reduction=mean, loss_collection=None)
+    ref_g = wargs.wasserstein_hinge_generator_loss(fake, reduction=mean, loss_collection=None)
+    assert abs(losses.own_hinge_discriminator_loss(real, fake).numpy() - ref_d.numpy()) <= 1e-6
+    assert abs(losses.own_hinge_generator_loss(fake).numpy() - ref_g.numpy()) <= 1e-6
+    assert losses.HINGE_IMPLEMENTATION == "tensorflow_gan"
+    # and the entry points (with a global-batch share) use it
+    np.testing.assert_allclose(losses.hinge_discriminator_loss(real, fake, global_batch_size=2 * shape[0]).numpy(),
+                               ref_d.numpy() / 2, rtol=1e-6)
+
+
+def test_hinge_implementation_follows_the_import():
+    assert losses.HINGE_IMPLEMENTATION == ("tensorflow_gan" if losses.tfgan is not None else "own")
 
 
 @pytest.mark.parametrize("scale", [0.01, 1.0])

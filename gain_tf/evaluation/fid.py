@@ -2,7 +2,7 @@
 # FID comes from Inception-v3 pool3 activations (2048-d) of RGB images in [0, 255], resized
 # (bilinear) to 299 × 299 and scaled to [-1, 1]; the weights come from a local file
 # (:func:`load_inception`), nothing is downloaded. FID is only meaningful with ≥ 2 048 samples per
-# set. tensorflow-gan is reached only through :mod:`gain_tf.ops.tfgan_eval`.
+# set. The D × D form is in :mod:`gain_tf.ops.tfgan_eval` (tensorflow-gan's where it imports).
 from __future__ import annotations
 
 import math
@@ -108,10 +108,12 @@ def frechet_distance(act1, act2, method: str = "auto") -> float:
     ``d² = ||μ1 − μ2||² + Tr(Σ1 + Σ2 − 2 (Σ1 Σ2)^½)``, sample means ``μ``, unbiased (``N − 1``)
     sample covariances ``Σ``.
 
-    ``method``: ``"tfgan"`` uses ``tfgan.eval.frechet_classifier_distance_from_activations`` (through
-    :mod:`gain_tf.ops.tfgan_eval`; two ``D × D`` SVDs, ~8 s each for D = 2048 on CPU); ``"gram"``
+    ``method``: ``"tfgan"`` is the ``D × D`` form of :mod:`gain_tf.ops.tfgan_eval`:
+    ``tfgan.eval.frechet_classifier_distance_from_activations`` where tensorflow-gan imports (two
+    ``D × D`` SVDs, ~8 s each for D = 2048 on CPU), the same formula through two symmetric
+    eigendecompositions elsewhere (TensorFlow ≥ 2.16, docs/stacks.md); ``"gram"``
     computes the identical quantity exactly through the ``N1 × N2`` cross-Gram matrix (see
-    :func:`_frechet_distance_gram`); ``"auto"`` (default) uses tensorflow-gan when both sets have at
+    :func:`_frechet_distance_gram`); ``"auto"`` (default) uses the ``D × D`` form when both sets have at
     least ``D`` samples (the only regime where FID is meaningful) and the Gram form otherwise (small
     sets: tests, demos, small buckets). Round-off values a hair below 0 are returned as 0.
     Needs at least 2 samples per set.
@@ -127,7 +129,7 @@ def frechet_distance(act1, act2, method: str = "auto") -> float:
     if method == "auto":
         method = "tfgan" if min(a1.shape[0], a2.shape[0]) >= a1.shape[1] else "gram"
     if method == "tfgan":
-        from gain_tf.ops import tfgan_eval  # tensorflow-gan stays behind that one module
+        from gain_tf.ops import tfgan_eval  # tensorflow-gan (where it imports) stays behind it
         d = tfgan_eval.frechet_distance_from_activations(a1, a2)
     else:
         d = _frechet_distance_gram(a1, a2)

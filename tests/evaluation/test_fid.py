@@ -1,5 +1,6 @@
-"""gain_tf.evaluation.fid: the Fréchet distance against scipy, FID end to end on local weights, and
-Inception weights that are missing, corrupt or unloadable."""
+"""gain_tf.evaluation.fid: the Fréchet distance against scipy (and, where tensorflow-gan imports, our
+own D × D form against tensorflow-gan's), FID end to end on local weights, and Inception weights
+that are missing, corrupt or unloadable."""
 import logging
 import math
 
@@ -8,6 +9,7 @@ import pytest
 import tensorflow as tf
 
 from gain_tf.evaluation import fid
+from gain_tf.ops import tfgan_eval
 from tests.evaluation.references import ref_fid
 
 
@@ -16,7 +18,7 @@ def test_frechet_distance_matches_scipy():
     a1 = rs.normal(size=(300, 16))
     a2 = rs.normal(loc=0.3, scale=1.2, size=(300, 16)) + 0.2 * rs.normal(size=(1, 16))
     ref = ref_fid(a1, a2)
-    got = fid.frechet_distance(a1, a2)  # N >= D: tensorflow-gan
+    got = fid.frechet_distance(a1, a2)  # N >= D: the D × D form (tensorflow-gan's where it imports)
     assert isinstance(got, float)
     assert got == pytest.approx(ref, rel=1e-3)
     assert fid.frechet_distance(a1, a2, method="tfgan") == pytest.approx(ref, rel=1e-3)
@@ -32,6 +34,40 @@ def test_frechet_gram_form_equals_tfgan_for_few_samples():
     tfgan_val = fid.frechet_distance(a1, a2, method="tfgan")
     assert fid.frechet_distance(a1, a2) == pytest.approx(tfgan_val, rel=1e-6)  # auto -> gram
     assert fid.frechet_distance(a1, a2) == pytest.approx(ref_fid(a1, a2), rel=1e-3)
+
+
+def _activations(seed, n1, n2, d):
+    """Fixed activations: a standard normal set and a shifted, scaled, correlated one."""
+    rs = np.random.RandomState(seed)
+    a1 = rs.normal(size=(n1, d))
+    a2 = rs.normal(loc=0.3, scale=1.2, size=(n2, d)) @ (np.eye(d) + 0.1 * rs.normal(size=(d, d)))
+    return a1, a2
+
+
+CASES = [(3, 300, 300, 16), (7, 500, 400, 64), (4, 20, 25, 64)]   # the last with N < D (rank-deficient)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_own_frechet_distance_matches_scipy(case):
+    a1, a2 = _activations(*case)
+    assert tfgan_eval.own_frechet_distance(a1, a2) == pytest.approx(ref_fid(a1, a2), rel=1e-6)
+    # d(a, a) = 0 up to round-off (√ of round-off eigenvalues when N < D): 1e-6 of Tr Σ
+    assert abs(tfgan_eval.own_frechet_distance(a1, a1)) < 1e-6 * np.trace(np.cov(a1, rowvar=False))
+
+
+@pytest.mark.skipif(tfgan_eval.tfgan is None, reason="tensorflow-gan does not import here "
+                    "(TensorFlow >= 2.16): only our Fréchet distance exists on this stack (checked "
+                    "against scipy above)")
+@pytest.mark.parametrize("case", CASES)
+def test_own_frechet_distance_equals_tensorflow_gans(case):
+    a1, a2 = _activations(*case)
+    ref = tfgan_eval.tfgan_frechet_distance(a1, a2)
+    assert tfgan_eval.own_frechet_distance(a1, a2) == pytest.approx(ref, rel=1e-6)
+    assert tfgan_eval.frechet_distance_from_activations(a1, a2) == ref   # the entry point uses it
+
+
+def test_frechet_implementation_follows_the_import():
+    assert tfgan_eval.IMPLEMENTATION == ("tensorflow_gan" if tfgan_eval.tfgan is not None else "own")
 
 
 @pytest.fixture(scope="module")
