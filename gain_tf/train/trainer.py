@@ -86,6 +86,19 @@ def worker_role(strategy: tf.distribute.Strategy) -> tuple:
     return task_type == "worker" and resolver.task_id == 0 and not has_chief, task
 
 
+def _resume_at(dataset: tf.data.Dataset, step: int) -> tf.data.Dataset:
+    """``dataset`` without the ``step`` batches a run resumed at ``step`` has already seen.
+
+    Skipping decodes every skipped batch (minutes, late in a long run), and only pays off for a
+    deterministic pipeline. A dataset whose options say ``deterministic=False`` (the training
+    pipeline of :func:`gain_tf.data.train_dataset` without ``--deterministic``, which draws a
+    fresh seed in every process) is returned as it is.
+    """
+    if step and dataset.options().deterministic is False:
+        return dataset
+    return dataset.skip(step)
+
+
 @dataclasses.dataclass
 class TrainOptions:
     """How to run (what to build and for how many steps is the :class:`GAINConfig`)."""
@@ -223,7 +236,8 @@ class Trainer:
         ends; a smaller ``steps`` stops early), resuming from the latest checkpoint.
 
         On resume, the first ``step`` batches are skipped, so a deterministic pipeline continues
-        exactly where it was. Returns the last step's losses. Raises
+        exactly where it was (not when the dataset says it is non-deterministic: see
+        :func:`_resume_at`). Returns the last step's losses. Raises
         :class:`TrainingDivergedError` on a NaN/Inf loss, without writing a checkpoint of the
         diverged weights.
         """
@@ -260,7 +274,7 @@ class Trainer:
     def _loop(self, dataset_fn: Callable, start: int, steps: int) -> Dict[str, float]:
         opts = self.options
         dist = self.strategy.distribute_datasets_from_function(
-            lambda ctx: dataset_fn(ctx).skip(start))
+            lambda ctx: _resume_at(dataset_fn(ctx), start))
         writer = (tf.summary.create_file_writer(self.run_dir.log_dir) if self.is_chief
                   else tf.summary.create_noop_writer())
         progress = Progress(steps - start, desc="train") if opts.progress else None

@@ -159,3 +159,17 @@ def test_train_cli_with_a_tf_config_that_is_not_json_prints_one_line(tmp_path):
     assert errors == ["error: TF_CONFIG is not valid JSON (Expecting property name enclosed in double quotes: "
                       "line 1 column 2 (char 1)); --strategy=multiworker reads the cluster from it"]
     assert not (tmp_path / "run").exists()
+
+
+def test_resume_skips_seen_batches_unless_the_pipeline_is_non_deterministic():
+    from gain_tf.train.trainer import _resume_at
+    ds = tf.data.Dataset.range(10)
+    first = lambda d: int(next(iter(d)))  # noqa: E731
+    assert first(_resume_at(ds, 3)) == 3  # no options set: skipped, the exact resume
+    opts = tf.data.Options()
+    opts.deterministic = True
+    assert first(_resume_at(ds.with_options(opts), 3)) == 3
+    opts = tf.data.Options()
+    opts.deterministic = False  # a fresh seed per process: skipping would only cost decoding
+    assert first(_resume_at(ds.with_options(opts), 3)) == 0
+    assert first(_resume_at(ds.with_options(opts), 0)) == 0
