@@ -8,8 +8,9 @@ only conversions between the two.
 
 Below them, the hole-ratio buckets (all randomness from an explicit integer seed):
 
-* :data:`BUCKETS`, :func:`hole_ratio`, :func:`bucket_mask`, :func:`bucket_name` -- seeded evaluation masks whose hole ratio lies in a bucket (10-20 % ... 50-60 %);
-  :func:`irregular_masks` -- training masks drawn the same way, evenly over the buckets, from
+* :data:`BUCKETS`, :func:`hole_ratio`, :func:`bucket_mask`, :func:`bucket_name` -- seeded
+  evaluation masks whose hole ratio lies in a bucket (10-20 % ... 50-60 %);
+* :func:`irregular_masks` -- training masks drawn the same way, evenly over the buckets, from
   other random streams.
 
 The free-form training masks (DeepFill v2 strokes) are in :mod:`gain_tf.strokes`; masks read from

@@ -105,7 +105,10 @@ class RunDir:
             return Plan("new", config)
         changed = self.changed_fields(config)
         if set(changed) - set(free):
-            aside = f"{self.path}-{time.strftime('%Y%m%d-%H%M%S')}"
+            aside = stamp = f"{self.path}-{time.strftime('%Y%m%d-%H%M%S')}"
+            n = 1
+            while os.path.exists(aside):   # moved aside before within the same second
+                aside, n = f"{stamp}-{n}", n + 1
             os.rename(self.path, aside)
             return Plan("new", config, f"{self.path} held a run of other settings "
                         f"({', '.join(changed)}): moved to {aside}", moved_to=aside)

@@ -32,7 +32,7 @@ def pick(rng: np.random.Generator, options, p):
     return options[-1]
 
 
-def color(rng: np.random.Generator, avoid=None, min_dist: float = 60.0) -> np.ndarray:
+def random_color(rng: np.random.Generator, avoid=None, min_dist: float = 60.0) -> np.ndarray:
     """A random RGB colour (float), at least ``min_dist`` away from ``avoid`` if possible."""
     c = rng.uniform(15, 240, size=3)
     if avoid is not None:
@@ -140,13 +140,13 @@ def _paste(canvas: np.ndarray, layer: np.ndarray, mask: np.ndarray) -> None:
 
 def draw_filled_shape(rng, canvas, size, hi, bg_mean):
     fill, (cx, cy), ext = _shape(rng, hi)
-    c0 = color(rng, bg_mean)
+    c0 = random_color(rng, bg_mean)
     outline = rng.uniform() < 0.2
     mask = None
     if rng.uniform() < 0.55:        # flat fill
         fill(canvas, np.round(c0).tolist())
     else:                           # gradient fill, localised to the shape
-        c1 = color(rng, c0, 80)
+        c1 = random_color(rng, c0, 80)
         s = hi / size
         layer = gradient_image(rng, size, hi, c0, c1, (cx / s, cy / s), ext / s)
         mask = np.zeros((hi, hi), np.uint8)
@@ -162,12 +162,12 @@ def draw_filled_shape(rng, canvas, size, hi, bg_mean):
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * th + 1, 2 * th + 1))
         ring = cv2.subtract(mask, cv2.erode(mask, kernel))
         layer = np.empty_like(canvas)
-        layer[:] = np.round(color(rng, c0)).astype(np.uint8)
+        layer[:] = np.round(random_color(rng, c0)).astype(np.uint8)
         _paste(canvas, layer, ring)
 
 
 def draw_edge(rng, canvas, size, hi, bg_mean):
-    color = color(rng, bg_mean).tolist()
+    color = random_color(rng, bg_mean).tolist()
     th = max(1, int(round(rng.uniform(1.0, 4.0) * _unit(hi))))
     kind = pick(rng, ("line", "arc", "bezier"), (0.35, 0.3, 0.35))
     if kind == "line":
@@ -253,8 +253,8 @@ def _texture_layer(rng, size, hi, c0, c1) -> np.ndarray:
 
 
 def draw_pattern_region(rng, canvas, size, hi, bg_mean, stripes: bool, whole: bool = False):
-    c0 = color(rng, bg_mean)
-    c1 = color(rng, c0, 70)
+    c0 = random_color(rng, bg_mean)
+    c1 = random_color(rng, c0, 70)
     layer = (_stripes_layer if stripes else _texture_layer)(rng, size, hi, c0, c1)
     if whole:
         canvas[:] = layer

@@ -43,8 +43,8 @@ import os
 import cv2
 import numpy as np
 
-from gain_tf.scene_drawing import (color, draw_edge, draw_filled_shape, draw_pattern_region,
-                                   gradient_image, pick, supersample)
+from gain_tf.scene_drawing import (draw_edge, draw_filled_shape, draw_pattern_region,
+                                   gradient_image, pick, random_color, supersample)
 
 __all__ = ["generate_scene", "generate_scenes", "write_scene_folder"]
 
@@ -56,9 +56,9 @@ def generate_scene(rng: np.random.Generator, size: int = 64) -> np.ndarray:
     hi = size * supersample(size)
 
     # background: smooth colour field
-    c0 = color(rng)
-    c1 = color(rng, c0, 90)
-    c_mid = color(rng, (c0 + c1) / 2, 50) if rng.uniform() < 0.2 else None
+    c0 = random_color(rng)
+    c1 = random_color(rng, c0, 90)
+    c_mid = random_color(rng, (c0 + c1) / 2, 50) if rng.uniform() < 0.2 else None
     if rng.uniform() < 0.08:    # rare: a flat background
         canvas = np.empty((hi, hi, 3), np.uint8)
         canvas[:] = np.round(c0).astype(np.uint8)

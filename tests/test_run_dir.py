@@ -75,7 +75,10 @@ def test_plan_moves_a_run_of_other_settings_aside(tmp_path):
     assert not os.path.exists(run.path)                          # the folder is free...
     assert RunDir(plan.moved_to).read_config() == get_config("tiny", steps=120)  # ...the run kept
     run.write_config(get_config("tiny"))
-    assert run.plan(get_config("tiny", steps=9)).action == "new"  # steps not free: moved too
+    again = run.plan(get_config("tiny", steps=9))                 # steps not free: moved too,
+    assert again.action == "new" and again.moved_to != plan.moved_to  # within the same second
+    assert sorted(os.listdir(tmp_path)) == sorted(os.path.basename(p) for p in (plan.moved_to,
+                                                                                  again.moved_to))
 
 
 def test_flat_config_of_version_0_1_reads_as_it_was_trained(caplog):
