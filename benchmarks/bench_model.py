@@ -331,7 +331,7 @@ def print_cost(cost, cost16, n_params, size, project_steps):
           f"{3 * cost.forward_flops / 1e9:,.2f} GFLOP")
     print(f"  Generator forward alone: {cost.flops[PARTS[0]] / b / 1e9:,.2f} GFLOP per "
           f"{size}x{size} image; {cost.tf_generator_flops / b / 1e9:,.2f} with elementwise ops\n"
-          "  (every op with TensorFlow statistics, as --dry_run and the README count)")
+          "  (every op with TensorFlow statistics, as --dry_run and docs/scale.md count)")
 
     print(MEMORY_METHOD)
     for label, c in (("float32", cost), ("mixed_float16", cost16)):

@@ -26,7 +26,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from data_prep.build_tfrecords import build  # noqa: E402
-from gain_tf import data  # noqa: E402
+from gain_tf import data, image_sources, train_masks  # noqa: E402
 
 
 def make_images(folder: str, count: int, size: int, seed: int = 0) -> None:
@@ -71,14 +71,14 @@ def main() -> None:
               f"{os.cpu_count()} CPUs")
 
         t0 = time.perf_counter()
-        data.free_form_pool(args.size, data.DEFAULT_MASK_POOL_SIZE, seed=0)
-        print(f"mask pool: {data.DEFAULT_MASK_POOL_SIZE} free-form masks generated in "
+        train_masks.free_form_pool(args.size, train_masks.DEFAULT_MASK_POOL_SIZE, seed=0)
+        print(f"mask pool: {train_masks.DEFAULT_MASK_POOL_SIZE} free-form masks generated in "
               f"{time.perf_counter() - t0:.2f} s (once per process)")
 
         decode = (tf.data.Dataset.list_files(pattern, shuffle=False).repeat()
                   .interleave(tf.data.TFRecordDataset, cycle_length=8, num_parallel_calls=tf.data.AUTOTUNE,
                               deterministic=False)
-                  .map(lambda x: data._decode_encoded(tf.io.parse_single_example(x, data.RECORD_FEATURES)
+                  .map(lambda x: image_sources.decode_encoded(tf.io.parse_single_example(x, image_sources.RECORD_FEATURES)
                                                       ["image/encoded"]),
                        num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
                   .prefetch(tf.data.AUTOTUNE))

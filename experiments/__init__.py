@@ -1,0 +1,65 @@
+"""The absl entry points, one per command (``python -m experiments.<command>``).
+
+Importing this package drops the three lines TensorFlow 2.15 prints to stderr when it is imported
+on a machine without CUDA ("Unable to register cuDNN / cuFFT / cuBLAS factory: Attempting to
+register factory for plugin ... when one has already been registered"): it is TensorFlow's own
+plugins registering twice, not an error of the command. ``TF_CPP_MIN_LOG_LEVEL`` cannot drop only
+them: they are E-lines, so only level 3 hides them, and TensorFlow reads that level once, which
+would hide every C++ error of the run. Instead, while TensorFlow's first import runs, stderr (file
+descriptor 2) goes to a temporary file; afterwards everything it got is written back to stderr
+except those lines. Later output is untouched.
+"""
+import contextlib
+import importlib.abc
+import importlib.util
+import os
+import re
+import sys
+import tempfile
+
+_FACTORY_LINE = re.compile(rb"Unable to register cu(DNN|FFT|BLAS) factory")
+
+
+@contextlib.contextmanager
+def stderr_without(pattern: re.Pattern):
+    """Captures file descriptor 2 (C++ and Python writes alike) inside the ``with`` block and
+    writes it back at the end without the lines matching ``pattern`` (bytes)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            kept = [line for line in capture.read().splitlines(keepends=True)
+                    if not pattern.search(line)]
+            if kept:
+                os.write(2, b"".join(kept))
+
+
+class _QuietTensorFlowImport(importlib.abc.MetaPathFinder):
+    """Runs TensorFlow's first import inside :func:`stderr_without` (then removes itself)."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "tensorflow":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.loader is None:
+            return spec
+        run = spec.loader.exec_module
+
+        def exec_module(module):
+            with stderr_without(_FACTORY_LINE):
+                run(module)
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+
+if "tensorflow" not in sys.modules:
+    sys.meta_path.insert(0, _QuietTensorFlowImport())

@@ -41,8 +41,9 @@ def define_flags():
 
 
 def train_variant(name, config, model_dir, data, seed):
-    """Trains one variant to ``config.optim.steps`` (resuming); returns its generator. Skips
-    finished ones (their ``done.json``); a folder of other settings is moved aside first."""
+    """Trains one variant to ``config.optim.steps``; returns its generator. The run folder's
+    :meth:`~gain_tf.run_dir.RunDir.plan` decides: a finished run is reused, an unfinished one
+    resumed, a run of other settings moved aside."""
     import tensorflow as tf
 
     from gain_tf.data import training_dataset_fn
@@ -50,21 +51,20 @@ def train_variant(name, config, model_dir, data, seed):
     from gain_tf.train import Trainer, TrainOptions
     tf.keras.utils.set_random_seed(seed)
     steps = config.optim.steps
-    moved = RunDir(model_dir).move_aside_if_changed(config)   # e.g. made by an older version
-    if moved:
-        print(f"[{name}] {moved}")
+    plan = RunDir(model_dir).plan(config)
     options = TrainOptions(model_dir=model_dir, seed=seed, log_every=max(steps // 20, 1),
                            image_every=max(steps // 4, 1), checkpoint_every=max(steps // 4, 1))
     trainer = Trainer(config, options)
-    if trainer.run_dir.is_done():
+    if plan.action == "reuse":
         trainer.build(config.data.image_size, config.data.image_size)
         trainer.restore()
         logging.info("%s: finished earlier, not retrained", name)
         print(f"[{name}] trained earlier ({int(trainer.step.numpy())} steps): reusing it")
         return trainer.generator
+    if plan.note:
+        print(f"[{name}] {plan.note}")
     print(f"[{name}] training {steps} steps")
-    metrics = trainer.train(training_dataset_fn(config, data, seed=seed))
-    trainer.run_dir.mark_done({"steps": steps, "last": metrics})
+    trainer.train(training_dataset_fn(config, data, seed=seed))
     return trainer.generator
 
 

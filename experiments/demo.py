@@ -23,12 +23,12 @@ over it, so that training takes about ``--train_minutes`` (6) and the whole run 
 slow machine as on a fast one; the line it prints says what it chose.
 
 Re-running reuses what is there (data, records, a finished training run of the same settings;
-a run of other settings is moved aside to ``run-<time>``, never overwritten).
+an interrupted one resumes; a run of other settings is moved aside to ``run-<time>``, never
+overwritten: :meth:`gain_tf.run_dir.RunDir.plan`).
 """
 from __future__ import annotations
 
 import os
-import random
 import time
 
 from absl import app, flags
@@ -49,7 +49,7 @@ def define_flags():
     flags.DEFINE_float("minutes", 10.0, "Deadline of the whole demo: unless --steps is given, the "
                        "step count is fitted to it by a timed warm-up.")
     flags.DEFINE_integer("intra_op_threads", 1, "Threads inside one op: 1 with one op per core side "
-                         "by side trains the demo's small convolutions fastest (README).")
+                         "by side trains the demo's small convolutions fastest (docs/training.md).")
     flags.DEFINE_integer("inter_op_threads", 0, "Ops run side by side (0 = one per core).")
     flags.DEFINE_float("train_minutes", 6.0, "Training time aimed at (within --minutes) when "
                        "--steps is not given.")
@@ -67,74 +67,15 @@ def say(message):
     print(f"[demo {time.time() - _START[0]:4.0f}s] {message}", flush=True)
 
 
-def prepare_data(out, data, size, num_train, num_eval, seed):
-    """Returns (TFRecord folder for training, held-out evaluation folder or records)."""
-    from data_prep.build_tfrecords import build
-    from gain_tf.images import list_image_files
-    from gain_tf.images import atomic_write_bytes
-    from gain_tf.synthetic import write_scene_folder
-    records = os.path.join(out, "data", "records")
-    if data is None:
-        train_dir = os.path.join(out, "data", "scenes_train")
-        eval_dir = os.path.join(out, "data", "scenes_heldout")
-        say(f"generating {num_train} + {num_eval} procedural scenes ({size}x{size})")
-        write_scene_folder(train_dir, num_train, size=size, seed=seed)
-        write_scene_folder(eval_dir, num_eval, size=size, seed=seed + 1)
-        build("folder", train_dir, records, resolution=size, split="train", workers=1,
-              progress=False)
-        return records, eval_dir
-    files = list_image_files(data)
-    if len(files) < 16:
-        raise app.UsageError(f"--data={data}: found {len(files)} images, need at least 16")
-    rng = random.Random(seed)
-    order = list(files)
-    rng.shuffle(order)
-    n_eval = max(8, len(order) // 10)
-    heldout = set(order[:n_eval])
-    split_file = os.path.join(out, "data", "split.txt")
-    lines = [f"{os.path.relpath(f, data)} {'val' if f in heldout else 'train'}" for f in files]
-    atomic_write_bytes(split_file, ("\n".join(lines) + "\n").encode())
-    say(f"{len(files)} images in {data}: {len(files) - n_eval} for training, "
-          f"{n_eval} held out")
-    build("folder", data, records, resolution=size, split="all", split_file=split_file,
-          workers=2, progress=True)
-    return records, os.path.join(records, "val-*.tfrecord")
-
-
 # After training, the demo exports, evaluates and draws: about 40 s on a machine where the demo
 # trains at 6.2 steps/s, and proportionally longer on a slower one (measured; used as a reserve).
 _AFTER_TRAINING_S, _REFERENCE_STEPS_PER_S = 40.0, 6.2
 
 
-def warm_up(config, records, seed, seconds=8.0):
-    """Times the training step on this machine: returns ``(steps_per_s, trace_s)``, the rate after
-    the first step (the tracing, timed apart) over about ``seconds``, on the real pipeline, with a
-    throwaway model (nothing is written)."""
-    import tempfile
-
-    import tensorflow as tf
-
-    from gain_tf.data import training_dataset_fn
-    from gain_tf.train import Trainer, TrainOptions
-    with tempfile.TemporaryDirectory() as tmp:
-        trainer = Trainer(config, TrainOptions(model_dir=tmp, seed=seed, progress=False))
-        trainer.build(config.data.image_size, config.data.image_size)
-        fn = training_dataset_fn(config, os.path.join(records, "train-*.tfrecord"), seed=seed)
-        batches = iter(fn(tf.distribute.InputContext()))
-        t0 = time.perf_counter()
-        float(trainer.train_step(next(batches))["g_total"])
-        t1 = time.perf_counter()
-        n = 0
-        while n < 5 or time.perf_counter() - t1 < seconds:
-            float(trainer.train_step(next(batches))["g_total"])
-            n += 1
-        return n / (time.perf_counter() - t1), t1 - t0
-
-
-def fit_steps(config, records, seed, deadline_s, train_minutes):
+def fit_steps(rate, trace_s, deadline_s, train_minutes):
     """The step count that ends training within ``train_minutes`` and the whole demo within
-    ``deadline_s`` of its start (a timed warm-up, the tracing excluded), and a line saying so."""
-    rate, trace_s = warm_up(config, records, seed)
+    ``deadline_s`` of its start, for a step rate ``rate`` after ``trace_s`` of tracing (measured by
+    :func:`gain_tf.train.timing.time_train_step`), and a line saying so."""
     reserve = _AFTER_TRAINING_S * max(1.0, _REFERENCE_STEPS_PER_S / rate)
     left = deadline_s - (time.time() - _START[0]) - reserve
     budget = min(train_minutes * 60.0, left)
@@ -145,47 +86,35 @@ def fit_steps(config, records, seed, deadline_s, train_minutes):
                    f"{reserve:.0f} s kept for export and evaluation")
 
 
-def _finished_config(run, config):
-    """The config of a finished run in ``run`` that differs from ``config`` in its step count at
-    most (a re-run of the timed demo reuses it), else None."""
-    if not os.path.exists(run.config_path) or set(run.changed_fields(config)) - {"steps"}:
-        return None
-    old = run.read_config()
-    try:
-        return old if run.latest_checkpoint().endswith(f"ckpt-{old.optim.steps}") else None
-    except FileNotFoundError:
-        return None
-
-
 def train(out, records, config, seed, fit=None):
     """Trains ``config`` in ``out/run``; ``fit=(deadline_s, train_minutes)`` first fits its step
-    count to the time (:func:`fit_steps`) unless a finished run is there to reuse."""
+    count to the time (a timed warm-up, :func:`fit_steps`) unless a run is there to reuse or
+    resume (its steps are kept: :meth:`~gain_tf.run_dir.RunDir.plan`, ``free=("steps",)``)."""
     import tensorflow as tf
 
     from gain_tf.data import training_dataset_fn
     from gain_tf.run_dir import RunDir
     from gain_tf.train import Trainer, TrainOptions
+    from gain_tf.train.timing import time_train_step
     run = RunDir(os.path.join(out, "run"))
-    if fit is not None:
-        finished = _finished_config(run, config)
-        if finished is not None:
-            config = finished
-            say(f"reusing the finished run in {run.path} ({config.optim.steps} steps)")
-        else:
-            steps, line = fit_steps(config, records, seed, *fit)
-            config = config.replace(steps=steps)
-            say(line)
+    plan = run.plan(config, free=("steps",) if fit is not None else ())
+    config = plan.config
+    if plan.note:
+        say(plan.note)
+    if plan.action == "new" and fit is not None:
+        rate, trace_s = time_train_step(config, os.path.join(records, "train-*.tfrecord"), seed)
+        steps, line = fit_steps(rate, trace_s, *fit)
+        config = config.replace(steps=steps)
+        say(line)
     tf.keras.utils.set_random_seed(seed)
-    moved = run.move_aside_if_changed(config)  # a run of other settings: kept, not resumed
-    if moved:
-        say(f"{moved}; training anew")
     steps = config.optim.steps
     options = TrainOptions(model_dir=run.path, seed=seed, log_every=20,
                            image_every=max(steps // 5, 1), checkpoint_every=max(steps // 5, 1))
     trainer = Trainer(config, options)
     size = config.data.image_size
-    say(f"training the {config.name} config for {steps} steps "
-        f"({size}x{size}, batch {config.data.batch_size})")
+    if plan.action != "reuse":
+        say(f"training the {config.name} config for {steps} steps "
+            f"({size}x{size}, batch {config.data.batch_size})")
     t0 = time.time()
     if trainer.train(training_dataset_fn(config, os.path.join(records, "train-*.tfrecord"),
                                          seed=seed)):
@@ -284,13 +213,14 @@ def run_demo(output_dir="demo_out", data=None, config=None, num_train=2000, num_
     t0 = _START[0] = time.time()
     out = output_dir
     os.makedirs(out, exist_ok=True)
+    from data_prep.demo_data import prepare_data
     from gain_tf.config import get_config
     from gain_tf.evaluation import protocol
     from gain_tf.export import export_saved_model
     from gain_tf.inference import load_saved_model
     config = config or get_config("demo")
     image_size = config.data.image_size
-    records, heldout = prepare_data(out, data, image_size, num_train, num_eval, seed)
+    records, heldout = prepare_data(out, data, image_size, num_train, num_eval, seed, say)
     shipped_table = shipped_model_section(out, seed, shipped_images) if shipped_images else None
     generator = train(out, records, config, seed,
                       fit=None if minutes is None else (minutes * 60.0, train_minutes))

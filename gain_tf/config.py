@@ -1,6 +1,6 @@
 """GAINConfig: what to build and how to train it, nested as model / loss / optim / data sections.
 
-Each variant the paper compares is a config, never a fork of the code (README, "Ablation study"):
+Each variant the paper compares is a config, never a fork of the code (docs/evaluation.md, "Ablation study"):
 
 * ``model.guidance``: ``'gradient'`` (GAIN: the image gradient ∇I guides), ``'edge'`` (a binary
   Canny edge map instead, as EdgeConnect) or ``'none'`` (no guidance stream, no second
@@ -37,7 +37,7 @@ def _f(default, help, choices=None):
 
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
-    """The generator and discriminators (README, "Deviations and choices")."""
+    """The generator and discriminators (docs/design.md, "Deviations and choices")."""
 
     image_channels: int = _f(64, "Image-stream width at full resolution.")
     gradient_channels: int = _f(128, "Gradient-stream width at full resolution.")
@@ -90,7 +90,7 @@ class LossConfig:
     """Loss weights: ``L_G = λ_l1 (L1_I + λ_∇l1 L1_∇I) + λ_adv (L_G^I + λ_∇adv L_G^∇I)``,
     ``L_D`` + λ_gp GP; the guidance terms and D^S see the guidance maps times ``guide_scale``.
 
-    The paper's values are lost: these are choices (README, "Deviations and choices"); the paper
+    The paper's values are lost: these are choices (docs/design.md, "Deviations and choices"); the paper
     presets keep one shared weight (all guide_* fields 1)."""
 
     l1_weight: float = _f(1.0, "λ_l1 of the image and guidance L1 terms.")
@@ -203,7 +203,7 @@ PRESETS = {
                                  mask_priority_blocks=1, disc_channels=(8, 16, 16, 16, 16, 16),
                                  image_size=32, batch_size=4),
 }
-# `make demo`'s short-run recipe (README, "What `make demo` shows"): how it was found is measured
+# `make demo`'s short-run recipe (docs/training.md, "What `make demo` shows"): how it was found is measured
 # there; the paper's own settings are for 10^6 steps.
 PRESETS["demo"] = PRESETS["tiny"].replace(
     name="demo", image_size=64, batch_size=8, steps=2500, learning_rate=2e-3, lr_decay="cosine",

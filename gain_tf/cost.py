@@ -10,7 +10,7 @@ the *backward*; ``gradient_tape/gradient_tape/*`` ops of the backward are the do
 
 FLOPs: each convolution (forward, input and kernel gradient, depthwise) and matrix product is
 counted from its shapes as 2 · output elements · reduction length (multiply and add separately,
-as TensorFlow's statistics and the README); elementwise ops are not counted.
+as TensorFlow's statistics and docs/scale.md); elementwise ops are not counted.
 
 Memory, in the dtypes of the trace (trace under ``mixed_float16`` for 16-bit figures): the ops
 are replayed in creation order (a valid schedule); a tensor lives from its op to its last

@@ -3,13 +3,7 @@
 Both yield dicts ``{'image': float32 [B, S, S, 3] in [-1, 1], 'valid': float32 [B, S, S, 1] in {0, 1}}``
 (1 = known pixel, 0 = hole; see :mod:`gain_tf.masks`); evaluation adds ``'filename'`` (string ``[B]``).
 
-Sources (``source``):
-
-* TFRecords written by ``python -m data_prep.build_tfrecords``: a glob (``records/train-*.tfrecord``),
-  a list of files, or the output folder itself (then the shards of ``split`` are used, default
-  ``train`` for training and ``val`` for evaluation, falling back to every shard in the folder).
-* An image folder (searched recursively, :func:`gain_tf.images.list_image_files`), decoded with OpenCV; images
-  are resized like the builder does (shorter side to ``image_size``); unreadable files are skipped.
+Sources (``source``): TFRecords or an image folder, :mod:`gain_tf.image_sources`.
 
 Training (:func:`train_dataset`): shard files are shuffled and read interleaved
 (``Dataset.interleave``, ``num_parallel_calls=AUTOTUNE``), records shuffled, decoded in parallel,
@@ -19,22 +13,8 @@ cropped), randomly cropped to ``S x S`` and flipped left-right; paired with a ma
 ``(seed, element index)``, so ``deterministic=True`` (a fixed seed, deterministic interleave / map
 order) gives the same batches run to run; ``deterministic=False`` lets tf.data reorder for speed.
 
-Training masks (``masks``):
-
-* ``'free_form'`` (default): DeepFill v2 free-form masks (:func:`gain_tf.masks.free_form_mask`). For
-  speed they come from a **pool** of ``mask_pool_size`` masks (default 2000) generated once with
-  numpy from the seed (cached per process; half of them transposed), then sampled in TF with random
-  left-right / up-down flips and a random cyclic shift each, so the combinations number in the
-  hundreds of millions. ``mask_pool_size=0`` draws a fresh numpy mask per example
-  instead (slower: ``tf.numpy_function``).
-* ``'irregular'``: a pool like the above (always a pool; ``mask_pool_size=0`` means the default
-  size) of :func:`gain_tf.masks.irregular_masks`, whose hole ratios are spread evenly over the
-  evaluation buckets (10-60 %); free-form masks seldom exceed 40 %. The names ``'free_form'`` and
-  ``'irregular'`` take precedence over folders of that name (pass ``./irregular`` for a folder).
-* a folder of mask images (white = hole, e.g. NVIDIA's irregular masks): files shuffled, loaded at
-  ``S x S`` (nearest neighbour) and augmented with :func:`gain_tf.masks.augment_mask` (flip,
-  rotation, dilation) in ``tf.numpy_function``.
-* a numpy array of valid masks ``[N, S, S, 1]``: used as the pool.
+Training masks (``masks``): free-form, irregular, a folder of mask images or an array, as
+described in :mod:`gain_tf.train_masks`.
 
 Distribution: pass the ``tf.distribute.InputContext`` that ``strategy.distribute_datasets_from_function``
 gives; ``batch_size`` is then the global batch and each input pipeline yields
@@ -50,238 +30,20 @@ Deterministic; the last batch may be smaller.
 """
 from __future__ import annotations
 
-import glob as _glob
 import os
 import random as _random
 
-import numpy as np
 import tensorflow as tf
 from absl import logging as _log
 
+from gain_tf import mask_files as _mask_files
 from gain_tf import masks as _masks
-from gain_tf.images import ImageReadError, list_image_files, read_image, resize_shorter_side, to_model_range
+from gain_tf.image_sources import (RECORD_FEATURES, center_crop_tf, decode_encoded, read_file,
+                                   resize_shorter_tf, resolve_source)
+from gain_tf.images import to_model_range
+from gain_tf.train_masks import DEFAULT_MASK_POOL_SIZE, seed_base, train_mask_dataset
 
 AUTOTUNE = tf.data.AUTOTUNE
-RECORD_FEATURES = {
-    "image/encoded": tf.io.FixedLenFeature([], tf.string),
-    "image/filename": tf.io.FixedLenFeature([], tf.string, default_value=""),
-    "image/label": tf.io.FixedLenFeature([], tf.int64, default_value=-1),
-}
-RECORD_SUFFIXES = (".tfrecord", ".tfrecords", ".tfr")
-DEFAULT_MASK_POOL_SIZE = 2000
-_POOL_CACHE: dict = {}
-
-
-# -------------------- Sources ------------------------------------------------------------------
-
-def resolve_source(source, split: str | None = None) -> tuple[str, list[str]]:
-    """``('records' | 'images', sorted files)`` for a glob, file list, record folder or image folder."""
-    if isinstance(source, (list, tuple)):
-        files = [os.fspath(f) for f in source]
-        if not files:
-            raise ValueError("source: empty file list")
-        kind = "records" if all(f.lower().endswith(RECORD_SUFFIXES) for f in files) else "images"
-        return kind, files
-    source = os.fspath(source)
-    if any(c in source for c in "*?["):
-        files = sorted(_glob.glob(source))
-        if not files:
-            raise FileNotFoundError(f"{source}: no file matches")
-        kind = "records" if all(f.lower().endswith(RECORD_SUFFIXES) for f in files) else "images"
-        return kind, files
-    if os.path.isfile(source):
-        return ("records" if source.lower().endswith(RECORD_SUFFIXES) else "images"), [source]
-    if not os.path.isdir(source):
-        raise FileNotFoundError(f"{source}: no such file or directory")
-    records = sorted(f for f in _glob.glob(os.path.join(source, "*")) if f.lower().endswith(RECORD_SUFFIXES))
-    if records:
-        if split:
-            chosen = [f for f in records if os.path.basename(f).startswith(f"{split}-")]
-            if chosen:
-                return "records", chosen
-        return "records", records
-    files = list_image_files(source)
-    if not files:
-        raise FileNotFoundError(f"{source}: no TFRecords and no images found")
-    return "images", files
-
-
-def _decode_encoded(encoded):
-    """JPEG / PNG / BMP / GIF bytes -> uint8 ``[h, w, 3]``."""
-    img = tf.io.decode_image(encoded, channels=3, expand_animations=False)
-    img.set_shape([None, None, 3])
-    return img
-
-
-def _read_file_np(path, size):
-    """numpy side of folder reading: RGB uint8, shorter side resized to ``size`` ([0,0,3] when unreadable)."""
-    p = path.decode() if isinstance(path, bytes) else str(path)
-    try:
-        img = read_image(p)
-    except ImageReadError:
-        return np.zeros((0, 0, 3), np.uint8)
-    return np.ascontiguousarray(resize_shorter_side(img, int(size)))
-
-
-def _read_file(path, size):
-    img = tf.numpy_function(_read_file_np, [path, size], tf.uint8, stateful=False)
-    img.set_shape([None, None, 3])
-    return img
-
-
-def _resize_shorter_tf(img, size):
-    """Resizes so the shorter side is ``size`` (area when shrinking, bilinear when enlarging); no-op when it is."""
-    shape = tf.shape(img)
-    h, w = shape[0], shape[1]
-    short = tf.minimum(h, w)
-
-    def resize():
-        scale = tf.cast(size, tf.float32) / tf.cast(short, tf.float32)
-        nh = tf.maximum(size, tf.cast(tf.round(tf.cast(h, tf.float32) * scale), tf.int32))
-        nw = tf.maximum(size, tf.cast(tf.round(tf.cast(w, tf.float32) * scale), tf.int32))
-        nh = tf.where(h <= w, size, nh)
-        nw = tf.where(w < h, size, nw)
-        out = tf.cond(short > size,
-                      lambda: tf.image.resize(img, tf.stack([nh, nw]), method="area"),
-                      lambda: tf.image.resize(img, tf.stack([nh, nw]), method="bilinear"))
-        return tf.cast(tf.clip_by_value(tf.round(out), 0, 255), tf.uint8)
-
-    return tf.cond(tf.equal(short, size), lambda: img, resize)
-
-
-def _center_crop_tf(img, size):
-    shape = tf.shape(img)
-    top, left = (shape[0] - size) // 2, (shape[1] - size) // 2
-    return img[top:top + size, left:left + size, :]
-
-
-def _seed_base(seed: int, pipeline_id: int = 0) -> int:
-    return (int(seed) * 1_000_003 + int(pipeline_id) * 7919) % (2 ** 62)
-
-
-# -------------------- Masks for training -------------------------------------------------------
-
-def _cached_pool(kind: str, size: int, pool_size: int, seed: int, build) -> np.ndarray:
-    """The pool ``build(pool_size, size, seed)`` of ``kind``, cached per process; one pool at a time
-    (2000 masks at 256x256 are 131 MB)."""
-    key = (kind, int(size), int(pool_size), int(seed))
-    if key not in _POOL_CACHE:
-        _POOL_CACHE.clear()
-        _POOL_CACHE[key] = build(int(pool_size), int(size), int(seed))
-    return _POOL_CACHE[key]
-
-
-def free_form_pool(size: int, pool_size: int = DEFAULT_MASK_POOL_SIZE, seed: int = 0) -> np.ndarray:
-    """``pool_size`` free-form valid masks ``[P, size, size, 1]`` uint8 {0, 1}, cached per process.
-
-    Every second mask is transposed: DeepFill v2's zig-zag strokes drift along x, and the pipeline's
-    flips alone would not turn them.
-    """
-    def build(n, s, seed):
-        pool = _masks.free_form_masks(n, s, s, seed=seed, dtype=np.uint8)
-        pool[1::2] = pool[1::2].transpose(0, 2, 1, 3)  # DeepFill strokes drift along x: half turned 90°
-        return pool
-    return _cached_pool("free_form", size, pool_size, seed, build)
-
-
-def irregular_pool(size: int, pool_size: int = DEFAULT_MASK_POOL_SIZE, seed: int = 0) -> np.ndarray:
-    """``pool_size`` irregular training masks (:func:`gain_tf.masks.irregular_masks`, hole ratios
-    spread evenly over 10-60 %) as uint8 {0, 1} ``[P, size, size, 1]``, cached per process."""
-    return _cached_pool("irregular", size, pool_size, seed,
-                        lambda n, s, seed: _masks.irregular_masks(n, s, s, seed=seed, dtype=np.uint8))
-
-
-def _pool_mask_dataset(pool: np.ndarray, base: int, batch_size: int | None = None) -> tf.data.Dataset:
-    """Infinite dataset of uint8 masks ``[S, S, 1]`` (or batches ``[B, S, S, 1]``) sampled from ``pool``.
-
-    Each mask: a random pool entry, flipped left-right and up-down at random and cyclically shifted
-    by a random offset. Batches are sampled in one vectorised step: the flips and shifts are index
-    maps applied with row gathers (the pool is kept transposed so both axes are gathered as rows).
-    """
-    p, h, w = pool.shape[0], pool.shape[1], pool.shape[2]
-    pool_t = tf.constant(np.ascontiguousarray(pool[..., 0].transpose(0, 2, 1)))  # [P, w, h]
-    b = 1 if batch_size is None else int(batch_size)
-    rows, cols = tf.range(h), tf.range(w)
-
-    def sample(i):
-        seed = tf.stack([tf.constant(base + 1, tf.int64), i])
-        idx = tf.random.stateless_uniform([b], seed, minval=0, maxval=p, dtype=tf.int32)
-        flip = tf.random.stateless_uniform([b, 2], seed + [0, 1]) < 0.5
-        dy = tf.random.stateless_uniform([b, 1], seed + [0, 2], minval=0, maxval=h, dtype=tf.int32)
-        dx = tf.random.stateless_uniform([b, 1], seed + [0, 3], minval=0, maxval=w, dtype=tf.int32)
-        ry = (rows[None, :] - dy) % h                     # output row r <- pool row ry[r]
-        ry = tf.where(flip[:, 0:1], h - 1 - ry, ry)
-        cx = (cols[None, :] - dx) % w                     # output column c <- pool column cx[c]
-        cx = tf.where(flip[:, 1:2], w - 1 - cx, cx)
-        m = tf.gather(pool_t, idx)                        # [b, w, h]
-        m = tf.gather(m, cx, axis=1, batch_dims=1)
-        m = tf.transpose(m, [0, 2, 1])                    # [b, h, w]
-        m = tf.gather(m, ry, axis=1, batch_dims=1)[..., None]
-        return m if batch_size is not None else m[0]
-
-    return tf.data.Dataset.counter().map(sample, num_parallel_calls=AUTOTUNE)
-
-
-def _fresh_free_form_dataset(size: int, base: int) -> tf.data.Dataset:
-    def gen(i):
-        return _masks.free_form_mask(np.random.default_rng([base, int(i)]), size, size).astype(np.uint8)
-
-    def fn(i):
-        m = tf.numpy_function(gen, [i], tf.uint8, stateful=False)
-        m.set_shape([size, size, 1])
-        return m
-
-    return tf.data.Dataset.counter().map(fn, num_parallel_calls=AUTOTUNE)
-
-
-def _folder_mask_dataset(mask_dir: str, size: int, base: int, seed: int, augment_kwargs) -> tf.data.Dataset:
-    files = _masks.list_mask_files(mask_dir)
-
-    def load(path, i):
-        rng = np.random.default_rng([base, 2, int(i)])
-        valid = _masks.load_mask_file(path.decode(), size)
-        return _masks.augment_mask(valid, rng, **(augment_kwargs or {})).astype(np.uint8)
-
-    def fn(i, path):
-        m = tf.numpy_function(load, [path, i], tf.uint8, stateful=False)
-        m.set_shape([size, size, 1])
-        return m
-
-    ds = tf.data.Dataset.from_tensor_slices(files).shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
-    return ds.repeat().enumerate().map(fn, num_parallel_calls=AUTOTUNE)
-
-
-def train_mask_dataset(masks, size: int, seed: int = 0, pipeline_id: int = 0,
-                       mask_pool_size: int = DEFAULT_MASK_POOL_SIZE, mask_augment=None,
-                       batch_size: int | None = None) -> tf.data.Dataset:
-    """Infinite dataset of training valid masks ``[size, size, 1]`` uint8 {0, 1} (see the module doc).
-
-    With ``batch_size`` it yields batches ``[batch_size, size, size, 1]`` instead.
-    """
-    base = _seed_base(seed, pipeline_id)
-    if batch_size is not None:
-        if (isinstance(masks, np.ndarray) or masks == "irregular"
-                or (masks in (None, "free_form") and mask_pool_size)):
-            pass  # the pool samples whole batches at once
-        else:
-            return train_mask_dataset(masks, size, seed, pipeline_id, mask_pool_size,
-                                      mask_augment).batch(int(batch_size))
-    if isinstance(masks, np.ndarray):
-        pool = (np.asarray(masks) > 0.5).astype(np.uint8)
-        if pool.ndim != 4 or pool.shape[1:] != (size, size, 1):
-            raise ValueError(f"masks: expected a [N, {size}, {size}, 1] array, got {pool.shape}")
-        return _pool_mask_dataset(pool, base, batch_size)
-    if masks == "irregular":
-        return _pool_mask_dataset(irregular_pool(size, mask_pool_size or DEFAULT_MASK_POOL_SIZE, seed),
-                                  base, batch_size)
-    if masks in (None, "free_form"):
-        if mask_pool_size and mask_pool_size > 0:
-            return _pool_mask_dataset(free_form_pool(size, mask_pool_size, seed), base, batch_size)
-        return _fresh_free_form_dataset(size, base)
-    if isinstance(masks, (str, os.PathLike)) and os.path.isdir(masks):
-        return _folder_mask_dataset(os.fspath(masks), size, base, seed, mask_augment)
-    raise ValueError(f"masks={masks!r}: expected 'free_form', 'irregular', a folder of mask images "
-                     "or an array")
 
 
 # -------------------- Training -----------------------------------------------------------------
@@ -316,7 +78,7 @@ def train_dataset(source, batch_size: int, image_size: int = 256, masks="free_fo
         files = files[pipeline_id::num_pipelines]
         _log.info("input pipeline %d of %d reads %d files: %s", pipeline_id, num_pipelines,
                   len(files), ", ".join(os.path.basename(f) for f in files[:8]))
-    base = _seed_base(seed, pipeline_id)
+    base = seed_base(seed, pipeline_id)
 
     ds = tf.data.Dataset.from_tensor_slices(files)
     if len(files) > 1:
@@ -336,9 +98,9 @@ def train_dataset(source, batch_size: int, image_size: int = 256, masks="free_fo
     def load(i, x):
         if kind == "records":
             ex = tf.io.parse_single_example(x, RECORD_FEATURES)
-            img, name = _decode_encoded(ex["image/encoded"]), ex["image/filename"]
+            img, name = decode_encoded(ex["image/encoded"]), ex["image/filename"]
         else:
-            img, name = _read_file(x, max(size, max_shorter_side)), x
+            img, name = read_file(x, max(size, max_shorter_side)), x
         return i, img, name
 
     def augment(i, img, name):
@@ -347,11 +109,11 @@ def train_dataset(source, batch_size: int, image_size: int = 256, masks="free_fo
             short = tf.reduce_min(tf.shape(img)[:2])
             top = tf.maximum(tf.minimum(short, int(max_shorter_side)), size)
             target = tf.random.stateless_uniform([], seed_i + [0, 2], size, top + 1, tf.int32)
-            img = _resize_shorter_tf(img, target)
+            img = resize_shorter_tf(img, target)
         elif resize_shorter:
-            img = _resize_shorter_tf(img, size)
+            img = resize_shorter_tf(img, size)
         else:
-            img = tf.cond(tf.reduce_min(tf.shape(img)[:2]) < size, lambda: _resize_shorter_tf(img, size),
+            img = tf.cond(tf.reduce_min(tf.shape(img)[:2]) < size, lambda: resize_shorter_tf(img, size),
                           lambda: img)
         shape = tf.shape(img)
         img = tf.cond(tf.logical_and(tf.equal(shape[0], size), tf.equal(shape[1], size)),
@@ -402,8 +164,8 @@ def training_dataset_fn(config, source, seed: int = 0, deterministic: bool = Fal
 def bucket_mask_files(mask_dir: str, bucket, size: int, count: int | None = None) -> list[str]:
     """The mask files of ``mask_dir`` (sorted) whose hole ratio at ``size x size`` lies in ``bucket``."""
     chosen = []
-    for path in _masks.list_mask_files(mask_dir):
-        if _masks.in_bucket(_masks.hole_ratio(_masks.load_mask_file(path, size)), bucket):
+    for path in _mask_files.list_mask_files(mask_dir):
+        if _masks.in_bucket(_masks.hole_ratio(_mask_files.load_mask_file(path, size)), bucket):
             chosen.append(path)
             if count is not None and len(chosen) >= count:
                 break
@@ -424,10 +186,10 @@ def eval_dataset(source, image_size: int, bucket, count: int | None = None, seed
 
         def load(x):
             ex = tf.io.parse_single_example(x, RECORD_FEATURES)
-            return _resize_shorter_tf(_decode_encoded(ex["image/encoded"]), size), ex["image/filename"]
+            return resize_shorter_tf(decode_encoded(ex["image/encoded"]), size), ex["image/filename"]
     else:
         def load(x):
-            return _read_file(x, size), x
+            return read_file(x, size), x
 
     ds = ds.map(load, num_parallel_calls=AUTOTUNE, deterministic=True)
     if kind == "images":
@@ -439,7 +201,7 @@ def eval_dataset(source, image_size: int, bucket, count: int | None = None, seed
         mask_files = bucket_mask_files(mask_dir, (lo, hi), size, count)
 
         def mask_np(i):
-            return _masks.load_mask_file(mask_files[int(i) % len(mask_files)], size)
+            return _mask_files.load_mask_file(mask_files[int(i) % len(mask_files)], size)
     else:
         def mask_np(i):
             return _masks.bucket_mask((lo, hi), int(i), size, size, seed)
@@ -448,7 +210,7 @@ def eval_dataset(source, image_size: int, bucket, count: int | None = None, seed
         img, name = item
         valid = tf.numpy_function(mask_np, [i], tf.float32, stateful=False)
         valid.set_shape([size, size, 1])
-        img = _center_crop_tf(img, size)
+        img = center_crop_tf(img, size)
         img.set_shape([size, size, 3])
         return {"image": to_model_range(img), "valid": valid, "filename": name}
 

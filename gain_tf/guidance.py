@@ -2,7 +2,7 @@
 
 A :class:`Guidance` knows its channel count, how to make G's guidance input and the loss target
 from a batch, what the input pipeline must add to a batch, and how to compute its input at serving
-time. Everything else asks it instead of comparing mode names (README, "Ablation study")::
+time. Everything else asks it instead of comparing mode names (docs/evaluation.md, "Ablation study")::
 
     guide = guidance_for(config.model)
     guide.channels                      # 2 (∂x, ∂y), 1 (edge map) or 0 (no stream)

@@ -1,8 +1,8 @@
 """Image value ranges and file I/O, in one place.
 
 Inside the network images are float RGB in [-1, 1]; on disk and at the SavedModel boundary they are
-uint8 RGB in [0, 255]. Files are read and written with OpenCV (headless build), converted BGR<->RGB
-here and nowhere else.
+uint8 RGB in [0, 255]. Files are read and written here with OpenCV (headless build), whose arrays
+are BGR: these functions convert, so what they return and take is RGB.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""GAIN's losses, each a small pure function with its formula (README, "Deviations and choices").
+"""GAIN's losses, each a small pure function with its formula (docs/design.md, "Deviations and choices").
 
 The hinge losses come from tensorflow-gan where it imports (the reference stack); where it is not
 installed or fails to import (TensorFlow ≥ 2.16, which has no ``tf.estimator``) they are this

@@ -6,7 +6,7 @@ import re
 import numpy as np
 import tensorflow as tf
 
-from gain_tf.data import resolve_source
+from gain_tf.image_sources import resolve_source
 
 
 def find_corrupt_record(files) -> str | None:

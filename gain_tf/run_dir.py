@@ -1,16 +1,19 @@
-"""RunDir: the layout of a training run's folder (config, checkpoints, logs, done marker), in one place.
+"""RunDir: a training run's folder (config, checkpoints, logs, done marker) and its lifecycle.
 
 ::
 
     <run>/config.json        the run's GAINConfig (nested; gain-tf 0.1's flat form still reads)
     <run>/checkpoints/       ckpt-<step>.index / .data-*, written by the trainer
     <run>/train/             TensorBoard logs
-    <run>/done.json          written when a run finished (the ablation and the demo reuse it)
+    <run>/done.json          written by the trainer when the run reached its config's steps
 
-Errors name the path that is missing or wrong.
+:meth:`RunDir.plan` is the one decision a tool takes before training into a folder (the demo and
+the ablation): reuse a finished run, resume an unfinished one, or move a run of other settings
+aside. Errors name the path that is missing or wrong.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from typing import Optional
@@ -22,6 +25,20 @@ CONFIG_FILE = "config.json"
 CHECKPOINT_SUBDIR = "checkpoints"
 LOG_SUBDIR = "train"
 DONE_FILE = "done.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """What :meth:`RunDir.plan` decided. ``action``: ``"reuse"`` (finished: load it, train
+    nothing), ``"resume"`` (unfinished, same settings: continue from its latest checkpoint),
+    ``"new"`` (nothing there, or a run of other settings was moved to ``moved_to``).
+    ``config`` is the one to train or load; ``note`` a line for the user (empty for a plain new run).
+    """
+
+    action: str
+    config: GAINConfig
+    note: str = ""
+    moved_to: Optional[str] = None
 
 
 class RunDir:
@@ -53,7 +70,7 @@ class RunDir:
                     "%s was written by gain-tf 0.1: its weights were trained with an attention that "
                     "received an all-valid mask (it changed nothing) and an earlier priority; here "
                     "attention acts on the input hole (mode 'exact') and the priority is corrected, "
-                    "so outputs differ from 0.1's: fine-tune before comparing (README, 'Layout')",
+                    "so outputs differ from 0.1's: fine-tune before comparing (docs/training.md, 'Run folders of gain-tf 0.1')",
                     self.config_path)
             return config
         except FileNotFoundError:
@@ -76,16 +93,30 @@ class RunDir:
         old, new = self.read_config().flat(), config.flat()
         return sorted(k for k in new if old.get(k) != new[k])
 
-    def move_aside_if_changed(self, config: GAINConfig) -> Optional[str]:
-        """Moves a run of other settings to ``<path>-<time>`` (kept, never overwritten) and
-        returns where, so that ``config`` trains anew here; None when the run is absent or fits."""
+    def plan(self, config: GAINConfig, free: tuple = ()) -> Plan:
+        """Reuse, resume or move aside: what to do with this folder before training ``config``.
+
+        Fields named in ``free`` (e.g. ``("steps",)`` for the timed demo, which fits its step
+        count to the machine) may differ: the run's own values are kept. A run whose other fields
+        differ is moved to ``<path>-<time>`` (kept, never overwritten) and ``config`` trains anew.
+        """
         import time
+        if not os.path.exists(self.config_path):
+            return Plan("new", config)
         changed = self.changed_fields(config)
-        if not changed:
-            return None
-        aside = f"{self.path}-{time.strftime('%Y%m%d-%H%M%S')}"
-        os.rename(self.path, aside)
-        return f"{self.path} held a run of other settings ({', '.join(changed)}): moved to {aside}"
+        if set(changed) - set(free):
+            aside = stamp = f"{self.path}-{time.strftime('%Y%m%d-%H%M%S')}"
+            n = 1
+            while os.path.exists(aside):   # moved aside before within the same second
+                aside, n = f"{stamp}-{n}", n + 1
+            os.rename(self.path, aside)
+            return Plan("new", config, f"{self.path} held a run of other settings "
+                        f"({', '.join(changed)}): moved to {aside}", moved_to=aside)
+        own = self.read_config() if changed else config
+        steps = own.optim.steps
+        if self.is_done():
+            return Plan("reuse", own, f"{self.path}: finished earlier ({steps} steps), reused")
+        return Plan("resume", own, f"{self.path}: unfinished run of {steps} steps, resumed")
 
     # ------------------------------------------------------------------ checkpoints
     def latest_checkpoint(self, checkpoint: Optional[str] = None) -> str:
@@ -141,7 +172,14 @@ class RunDir:
 
     # ------------------------------------------------------------------ done marker
     def is_done(self) -> bool:
+        """Whether the trainer wrote ``done.json`` (the run reached its config's steps)."""
         return os.path.exists(self.done_path)
 
     def mark_done(self, info: dict) -> None:
+        """Writes ``done.json`` (atomically); the trainer calls it at the end of the schedule."""
         atomic_write_bytes(self.done_path, json.dumps(info).encode())
+
+    def clear_done(self) -> None:
+        """Removes ``done.json``: the run trains again (its steps were raised)."""
+        if os.path.exists(self.done_path):
+            os.remove(self.done_path)

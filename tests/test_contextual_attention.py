@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gain_tf.layers.contextual_attention import ContextualAttention, flow_to_color
+from gain_tf.layers.contextual_attention import ContextualAttention
+from gain_tf.layers.flow_image import flow_to_color
 from tests.layer_checks import check_config_round_trip, check_jit, check_saved_model_round_trip
 
 

@@ -7,7 +7,8 @@ import pytest
 import tensorflow as tf
 
 from gain_tf.config import GAINConfig
-from gain_tf.layers.contextual_attention import ContextualAttention, resize_nearest_aligned
+from gain_tf.layers.attention_ops import resize_nearest_aligned
+from gain_tf.layers.contextual_attention import ContextualAttention
 from tests.deepfill_reference import deepfill_contextual_attention, resize_nearest_align_corners
 from tests.layer_checks import check_config_round_trip, check_jit, check_saved_model_round_trip
 

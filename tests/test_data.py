@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from data_prep.build_tfrecords import build
-from gain_tf import data
+from gain_tf import data, train_masks
 from gain_tf.images import list_image_files
 from gain_tf import masks as M
 
@@ -118,11 +118,11 @@ def test_irregular_training_masks_in_the_pipeline(dirs):
         _check_batch(b, 4)
     ratios = np.concatenate([M.hole_ratio(b["valid"]) for b in batches])
     # Pool masks only get flipped and shifted, so every ratio is one of the pool's, all in 10-60 %.
-    pool_ratios = set(np.round(M.hole_ratio(data.irregular_pool(S, 50, 2)), 6))
+    pool_ratios = set(np.round(M.hole_ratio(train_masks.irregular_pool(S, 50, 2)), 6))
     assert set(np.round(ratios, 6)) <= pool_ratios
     assert ratios.min() >= 0.1 and ratios.max() < 0.6 and ratios.max() >= 0.4
     with pytest.raises(ValueError, match="irregular"):
-        data.train_mask_dataset("no_such_kind", S)
+        train_masks.train_mask_dataset("no_such_kind", S)
 
 
 def test_eval_dataset_buckets_deterministic(dirs):
@@ -134,7 +134,7 @@ def test_eval_dataset_buckets_deterministic(dirs):
     assert names == [f"img{i:02d}.png" for i in range(10)]  # source order
     valid = np.concatenate([b["valid"] for b in a])
     assert all(M.in_bucket(r, bucket) for r in M.hole_ratio(valid))
-    np.testing.assert_array_equal(valid, M.bucket_masks(bucket, 10, S, S, seed=3))
+    np.testing.assert_array_equal(valid, np.stack([M.bucket_mask(bucket, i, S, S, seed=3) for i in range(10)]))
     for b in a:
         assert b["image"].dtype == np.float32 and -1 <= b["image"].min() and b["image"].max() <= 1
     b2 = _take(ds, 10)
@@ -197,7 +197,7 @@ def test_bad_sources(tmp_path):
     with pytest.raises(FileNotFoundError):
         data.train_dataset(str(tmp_path / "empty"), 2, S)
     with pytest.raises(ValueError, match="masks"):
-        data.train_mask_dataset("zigzag", S)
+        train_masks.train_mask_dataset("zigzag", S)
 
 
 @pytest.mark.parametrize("kind", ["folder", "records"])

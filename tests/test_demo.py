@@ -42,58 +42,21 @@ def test_demo_end_to_end_small(tmp_path):
     again = inpaint_arrays(model, held, np.where(hole, 255, 0).astype(np.uint8))
     np.testing.assert_array_equal(again, got)
     # The timed warm-up on the demo's records: a rate and a tracing time.
-    rate, trace_s = demo.warm_up(config, os.path.join(out, "data", "records"), 0, seconds=0.2)
+    from gain_tf.train.timing import time_train_step
+    rate, trace_s = time_train_step(config, os.path.join(out, "data", "records", "train-*.tfrecord"),
+                                    0, seconds=0.2)
     assert rate > 0 and trace_s > 0
 
 
-def test_timed_demo_fits_its_steps_to_the_deadline(tmp_path, monkeypatch):
+def test_timed_demo_fits_its_steps_to_the_deadline(monkeypatch):
     """Steps = 90 % of (training budget - tracing) x rate, the budget being the smaller of
     --train_minutes and what the deadline leaves after the time spent and the reserve for export
-    and evaluation (larger on a slower machine); a re-run reuses a finished run of other steps."""
+    and evaluation (larger on a slower machine). (Reusing a finished run: tests/test_run_dir.py.)"""
     monkeypatch.setattr(demo, "_START", [time.time() - 60.0])  # 1 min spent on the data
     for rate, reserve in ((6.2, 40.0), (1.55, 160.0)):  # a fast and a 4x slower machine
-        monkeypatch.setattr(demo, "warm_up", lambda *a, r=rate: (r, 20.0))
-        steps, line = demo.fit_steps(None, None, 0, deadline_s=600.0, train_minutes=6.0)
+        steps, line = demo.fit_steps(rate, 20.0, deadline_s=600.0, train_minutes=6.0)
         budget = min(360.0, 600.0 - 60.0 - reserve)
         assert abs(steps - 0.9 * (budget - 20.0) * rate) <= 2, (rate, steps)
         assert f"{steps} steps" in line and f"{reserve:.0f} s kept" in line
-    steps, _ = demo.fit_steps(None, None, 0, deadline_s=100.0, train_minutes=6.0)
+    steps, _ = demo.fit_steps(6.2, 20.0, deadline_s=100.0, train_minutes=6.0)
     assert steps == 50  # past the deadline already: the minimum
-
-    from gain_tf.run_dir import RunDir
-    run = RunDir(str(tmp_path / "run"))
-    done = get_config("demo", steps=120)
-    run.write_config(done)
-    os.makedirs(run.checkpoint_dir)
-    assert demo._finished_config(run, get_config("demo", steps=700)) is None  # no checkpoint
-    import tensorflow as tf
-    tf.train.CheckpointManager(tf.train.Checkpoint(v=tf.Variable(1)), run.checkpoint_dir, 3).save(120)
-    assert demo._finished_config(run, get_config("demo", steps=700)) == done
-    assert demo._finished_config(run, get_config("demo", steps=700, batch_size=4)) is None
-
-
-def test_user_folder_is_split_into_training_and_held_out_records(tmp_path):
-    """``make demo DATA=folder``: every readable image lands in exactly one split, 10 % (at least
-    8) held out; too few images is one clear usage error naming the folder."""
-    import cv2
-    import pytest
-    from absl import app
-
-    from experiments.demo import prepare_data
-    from gain_tf.data import eval_dataset, train_dataset
-    photos = tmp_path / "photos" / "nested"
-    photos.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for i in range(20):
-        cv2.imwrite(str(photos / f"p{i:02d}.png"), rng.integers(0, 256, (40, 48, 3), dtype=np.uint8))
-    records, heldout = prepare_data(str(tmp_path / "out"), str(tmp_path / "photos"), 32, 0, 0, 0)
-    val = {n.numpy() for b in eval_dataset(heldout, 32, (0.1, 0.2), batch_size=4) for n in b["filename"]}
-    train = {n for b in train_dataset(records, 4, 32, seed=0, deterministic=True, repeat=False,
-                                      include_filename=True).as_numpy_iterator() for n in b["filename"]}
-    assert len(val) == 8 and len(train) == 12 and not val & train
-    few = tmp_path / "few"
-    few.mkdir()
-    for i in range(3):
-        cv2.imwrite(str(few / f"p{i}.png"), np.zeros((8, 8, 3), np.uint8))
-    with pytest.raises(app.UsageError, match="few"):
-        prepare_data(str(tmp_path / "out2"), str(few), 32, 0, 0, 0)

@@ -24,13 +24,12 @@ def test_layout_config_and_done_marker(tmp_path):
     assert run.read_config().name == "tiny"
     run.write_config(get_config("paper"), overwrite=True)         # ...unless asked to
     assert run.read_config().name == "paper"
-    note = run.move_aside_if_changed(get_config("tiny"))
-    assert "moved to" in note and not os.path.exists(run.path)
-    assert run.move_aside_if_changed(get_config("tiny")) is None
-    run.write_config(get_config("tiny"))
+    run.write_config(get_config("tiny"), overwrite=True)
     assert not run.is_done()
     run.mark_done({"steps": 9})
     assert run.is_done() and json.load(open(run.done_path)) == {"steps": 9}
+    run.clear_done()
+    assert not run.is_done()
     assert run.config_path.endswith("run/config.json") and run.log_dir.endswith("run/train")
     with pytest.raises(FileNotFoundError, match=r"run/checkpoints: no checkpoint"):
         run.latest_checkpoint()
@@ -40,6 +39,46 @@ def test_layout_config_and_done_marker(tmp_path):
     (tmp_path / "bad" / "config.json").write_text('{"model": {"guidance": "sketch"}}')
     with pytest.raises(ValueError, match=r"bad/config\.json: not a valid GAINConfig.*guidance"):
         RunDir(str(tmp_path / "bad")).read_config()
+
+
+def test_plan_reuses_a_finished_run(tmp_path):
+    run = RunDir(str(tmp_path / "run"))
+    assert run.plan(get_config("tiny")).action == "new"         # nothing there
+    run.write_config(get_config("tiny", steps=120))
+    run.mark_done({"steps": 120})
+    plan = run.plan(get_config("tiny", steps=120))
+    assert (plan.action, plan.config, plan.moved_to) == ("reuse", get_config("tiny", steps=120), None)
+    # The timed demo lets the step count differ: the finished run's own steps are kept.
+    plan = run.plan(get_config("tiny", steps=700), free=("steps",))
+    assert plan.action == "reuse" and plan.config.optim.steps == 120
+    assert os.path.exists(run.config_path)                       # nothing moved
+
+
+def test_plan_resumes_an_unfinished_run_of_the_same_settings(tmp_path):
+    run = RunDir(str(tmp_path / "run"))
+    run.write_config(get_config("tiny", steps=120))              # no done.json: interrupted
+    plan = run.plan(get_config("tiny", steps=120))
+    assert plan.action == "resume" and plan.config == get_config("tiny", steps=120)
+    plan = run.plan(get_config("tiny", steps=700), free=("steps",))
+    assert plan.action == "resume" and plan.config.optim.steps == 120
+    assert os.path.exists(run.config_path)
+
+
+def test_plan_moves_a_run_of_other_settings_aside(tmp_path):
+    run = RunDir(str(tmp_path / "run"))
+    run.write_config(get_config("tiny", steps=120))
+    run.mark_done({"steps": 120})
+    batch = get_config("tiny").data.batch_size + 1
+    plan = run.plan(get_config("tiny", steps=120, batch_size=batch), free=("steps",))
+    assert plan.action == "new" and plan.config.data.batch_size == batch
+    assert "batch_size" in plan.note and plan.moved_to in plan.note
+    assert not os.path.exists(run.path)                          # the folder is free...
+    assert RunDir(plan.moved_to).read_config() == get_config("tiny", steps=120)  # ...the run kept
+    run.write_config(get_config("tiny"))
+    again = run.plan(get_config("tiny", steps=9))                 # steps not free: moved too,
+    assert again.action == "new" and again.moved_to != plan.moved_to  # within the same second
+    assert sorted(os.listdir(tmp_path)) == sorted(os.path.basename(p) for p in (plan.moved_to,
+                                                                                  again.moved_to))
 
 
 def test_flat_config_of_version_0_1_reads_as_it_was_trained(caplog):

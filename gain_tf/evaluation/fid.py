@@ -1,4 +1,4 @@
-"""FID: Inception-v3 loading, pool3 activations, Fréchet distance (README, 'Deviations and choices')."""
+"""FID: Inception-v3 loading, pool3 activations, Fréchet distance (docs/design.md, 'Deviations and choices')."""
 # FID comes from Inception-v3 pool3 activations (2048-d) of RGB images in [0, 255], resized
 # (bilinear) to 299 × 299 and scaled to [-1, 1]; the weights come from a local file
 # (:func:`load_inception`), nothing is downloaded. FID is only meaningful with ≥ 2 048 samples per

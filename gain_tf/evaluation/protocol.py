@@ -6,7 +6,7 @@
 # :class:`BucketMetrics` (relative L1, SSIM, PSNR on the uint8 composite, FID when Inception weights
 # are given), next to Telea and Navier–Stokes on the same images and masks. It writes
 # ``results.md`` / ``results.csv`` (:func:`gain_tf.evaluation.report.write_tables`) and one picture
-# grid per bucket (masked input | model | Telea | ground truth). See README, 'Using it' (Evaluate)
+# grid per bucket (masked input | model | Telea | ground truth). See docs/evaluation.md, 'Evaluate'
 # and 'Deviations and choices' (Evaluation).
 #
 # For ablations: ``method_name`` labels the model's rows; ``baselines=False`` skips the classical

@@ -1,4 +1,4 @@
-"""Per-image scores on RGB [0, 255]: relative L1, PSNR and SSIM (README, 'Deviations and choices')."""
+"""Per-image scores on RGB [0, 255]: relative L1, PSNR and SSIM (docs/design.md, 'Deviations and choices')."""
 # Every score takes RGB images in [0, 255] (uint8 or float), numpy in / numpy out, either one image
 # ``[H, W, 3]`` (a Python float comes back) or a batch ``[B, H, W, 3]`` (a ``[B]`` array comes back,
 # except for the pooled :func:`relative_l1`). Computation is in float64.

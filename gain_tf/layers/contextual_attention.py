@@ -1,7 +1,7 @@
 """Contextual attention (Yu et al. 2018, "Generative Image Inpainting with Contextual Attention").
 
 GAIN reuses DeepFill v1's contextual attention at the end of branch 2 and defers to Yu et al. for
-its details (README, "Deviations and choices"). Two modes share one batched implementation; for
+its details (docs/design.md, "Deviations and choices"). Two modes share one batched implementation; for
 features ``x``, the library valid mask ``M`` (1 = known, 0 = hole) and ``r`` = ``rate``::
 
     f  = down(x)                                 # low-res matching features, [B, H/r, W/r, C]
@@ -48,129 +48,24 @@ Implementation (same numbers, cheaper): scores are one pixel Gram matrix ``f f�
 ksize×ksize diagonal window sum (instead of ksize²·C-long patch vectors), and pasting folds the
 four sub-blocks of every patch into a block-to-block weight matrix, so it is one matmul over
 ``r×r`` blocks. Everything is static-shape (XLA-compatible); spatial sizes may also be dynamic in
-plain graphs. Scores and softmax run in float32, everything else in the input dtype.
+plain graphs. Dtypes: the Gram product ``f fᵀ`` runs in the input dtype (float16 under mixed
+precision) and is cast to float32; the window sums, patch norms, scores and softmax run in float32;
+the known mask is float32; pasting runs in the input dtype.
 
 Several streams can share one attention: ``layer(((img_feat, grad_feat), valid))`` computes the
 scores on the first (image) stream and pastes every stream with the same weights.
 
-:func:`flow_to_color` turns the per-position argmax offsets into a Middlebury colour-coded flow
-image (zero offset = white, hue = direction, saturation = length relative to the sample's longest).
+The tensor helpers (patches, diagonal window sums, aligned nearest resize) are in
+:mod:`gain_tf.layers.attention_ops`; the offsets' colour picture in :mod:`gain_tf.layers.flow_image`.
 """
 from __future__ import annotations
 
-import numpy as np
 import tensorflow as tf
 
+from gain_tf.layers.attention_ops import diagonal_sum, dim, patches, resize_nearest_aligned
+from gain_tf.layers.flow_image import flow_to_color
+
 MODES = ("deepfill", "exact")
-
-
-def _dim(x, axis):
-    """Static size of ``axis`` if known, else the dynamic one."""
-    static = x.shape[axis]
-    return static if static is not None else tf.shape(x)[axis]
-
-
-def resize_nearest_aligned(x, height, width):
-    """TF1's ``resize_nearest_neighbor(x, [height, width], align_corners=True)`` (as DeepFill's
-    ``resize_mask_like`` and neuralgym's ``resize`` call it), as two gathers (XLA-friendly).
-
-    The source index of output row ``y`` is ``min(roundf(y · s), H_in − 1)`` with
-    ``s = (H_in − 1) / (height − 1)`` in float32 (``H_in / height`` when ``height`` is 1), and
-    ``roundf`` rounding halves away from zero. ``[B, H_in, W_in, C]`` -> ``[B, height, width, C]``.
-    """
-    def index(n_in, n_out):
-        n_in = tf.cast(n_in, tf.int32)
-        n_out = tf.cast(n_out, tf.int32)
-        fin, fout = tf.cast(n_in, tf.float32), tf.cast(n_out, tf.float32)
-        scale = tf.where(n_out > 1, (fin - 1.0) / tf.maximum(fout - 1.0, 1.0), fin / fout)
-        pos = tf.cast(tf.range(n_out), tf.float32) * scale
-        whole = tf.floor(pos)
-        rounded = tf.cast(whole, tf.int32) + tf.cast(pos - whole >= 0.5, tf.int32)
-        return tf.minimum(rounded, n_in - 1)
-
-    x = tf.gather(x, index(_dim(x, 1), height), axis=1)
-    return tf.gather(x, index(_dim(x, 2), width), axis=2)
-
-
-def _patches(x, ksize, pad_value=0.0):
-    """``[B,h,w,C]`` -> ``[B,h,w,ksize*ksize*C]``: the SAME-padded ksize×ksize window at each pixel.
-
-    Window offsets run from ``-(ksize-1)//2`` to ``ksize//2`` (TF's SAME convention), ordered
-    row-major, channels innermost.
-    """
-    if ksize == 1:
-        return x
-    lo, hi = (ksize - 1) // 2, ksize // 2
-    h, w = _dim(x, 1), _dim(x, 2)
-    xp = tf.pad(x, [[0, 0], [lo, hi], [lo, hi], [0, 0]], constant_values=pad_value)
-    return tf.concat([xp[:, i:i + h, j:j + w, :] for i in range(ksize) for j in range(ksize)],
-                     axis=-1)
-
-
-def _diagonal_sum(scores, axis_p, axis_q, k, step=1):
-    """``out[.., p, .., q, ..] = sum_t scores[.., p + t·step, .., q + t, ..]``, zero outside, t from
-    ``-(k-1)//2`` to ``k//2`` (the SAME window): an identity-kernel convolution along one pair of
-    axes. Done with pad + ``tf.slice`` (fast eagerly, in graphs and fused by XLA; convolutions
-    are slow on XLA:CPU and strided-slice gradients are slow in graphs)."""
-    lo, hi = (k - 1) // 2, k // 2
-    rank = scores.shape.rank
-    shape = [_dim(scores, a) for a in range(rank)]
-    pads = [[0, 0]] * rank
-    pads[axis_p] = [lo * step, hi * step]
-    pads[axis_q] = [lo, hi]
-    padded = tf.pad(scores, pads)
-    total = None
-    for j in range(k):
-        begin = [0] * rank
-        begin[axis_p], begin[axis_q] = j * step, j
-        term = tf.slice(padded, begin, shape)
-        total = term if total is None else total + term
-    return total
-
-
-def _middlebury_wheel():
-    """The Middlebury colour wheel (55 RGB colours in [0, 255])."""
-    ry, yg, gc, cb, bm, mr = 15, 6, 4, 11, 13, 6
-    cols = []
-    cols += [(255, np.floor(255 * i / ry), 0) for i in range(ry)]
-    cols += [(255 - np.floor(255 * i / yg), 255, 0) for i in range(yg)]
-    cols += [(0, 255, np.floor(255 * i / gc)) for i in range(gc)]
-    cols += [(0, 255 - np.floor(255 * i / cb), 255) for i in range(cb)]
-    cols += [(np.floor(255 * i / bm), 0, 255) for i in range(bm)]
-    cols += [(255, 0, 255 - np.floor(255 * i / mr)) for i in range(mr)]
-    return np.asarray(cols, np.float32)
-
-
-def flow_to_color(flow, max_radius=None):
-    """Middlebury colour coding of a flow / offset field.
-
-    Args:
-      flow: ``[B, H, W, 2]`` offsets ``(dy, dx)`` (rows, columns), any real or integer dtype.
-      max_radius: length mapped to full saturation; default: each sample's longest offset.
-
-    Returns:
-      ``uint8 [B, H, W, 3]`` RGB. Zero offset is white; the hue gives the direction (the usual
-      Middlebury wheel: +x red, +y blue-ish, ...), saturation the length.
-    """
-    flow = tf.cast(flow, tf.float32)
-    v, u = flow[..., 0], flow[..., 1]
-    rad = tf.sqrt(u * u + v * v)
-    if max_radius is None:
-        max_radius = tf.reduce_max(rad, axis=[1, 2], keepdims=True)
-    max_radius = tf.maximum(tf.cast(max_radius, tf.float32), 1e-6)
-    rad = rad / max_radius
-    u, v = u / max_radius, v / max_radius
-    wheel = tf.constant(_middlebury_wheel() / 255.0)
-    ncols = int(wheel.shape[0])
-    angle = tf.atan2(-v, -u) / np.pi                       # [-1, 1]
-    fk = (angle + 1.0) / 2.0 * (ncols - 1)                 # [0, ncols-1]
-    k0 = tf.clip_by_value(tf.cast(tf.floor(fk), tf.int32), 0, ncols - 1)
-    k1 = tf.math.floormod(k0 + 1, ncols)
-    frac = (fk - tf.cast(k0, tf.float32))[..., None]
-    col = (1.0 - frac) * tf.gather(wheel, k0) + frac * tf.gather(wheel, k1)
-    r = rad[..., None]
-    col = tf.where(r <= 1.0, 1.0 - r * (1.0 - col), col * 0.75)
-    return tf.cast(tf.floor(255.0 * tf.clip_by_value(col, 0.0, 1.0)), tf.uint8)
 
 
 @tf.keras.utils.register_keras_serializable(package="gain_tf")
@@ -282,9 +177,9 @@ class ContextualAttention(tf.keras.layers.Layer):
         """``[B, nh, nw]`` bool: background patches allowed as sources."""
         k, s = self.ksize, self.stride
         if self.mode == "deepfill":   # no hole in the zero-padded hole-mask window (border: known)
-            hole = tf.reduce_max(_patches(1.0 - known_lr, k, pad_value=0.0), axis=-1)
+            hole = tf.reduce_max(patches(1.0 - known_lr, k, pad_value=0.0), axis=-1)
             return hole <= 0.0
-        cand = tf.reduce_min(_patches(known_lr, k, pad_value=0.0), axis=-1)  # outside: hole
+        cand = tf.reduce_min(patches(known_lr, k, pad_value=0.0), axis=-1)  # outside: hole
         cand = cand[:, ::s, ::s] if s > 1 else cand
         return cand > 0.5
 
@@ -292,13 +187,13 @@ class ContextualAttention(tf.keras.layers.Layer):
         """Attention propagation along x, then along y, on ``[B, h, w, nh, nw]`` scores."""
         k, s = self.fuse_k, self.stride
         if self.mode == "exact":
-            scores = _diagonal_sum(scores, 2, 4, k, s)
-            return _diagonal_sum(scores, 1, 3, k, s)
+            scores = diagonal_sum(scores, 2, 4, k, s)
+            return diagonal_sum(scores, 1, 3, k, s)
         # DeepFill: the flattened [h·w, h·w] matrix, row-major, then column-major (wraps rows).
         batch = tf.shape(scores)[0]
-        flat = _diagonal_sum(tf.reshape(scores, [batch, h * w, h * w]), 1, 2, k)
+        flat = diagonal_sum(tf.reshape(scores, [batch, h * w, h * w]), 1, 2, k)
         turned = tf.transpose(tf.reshape(flat, [batch, h, w, h, w]), [0, 2, 1, 4, 3])
-        flat = _diagonal_sum(tf.reshape(turned, [batch, w * h, w * h]), 1, 2, k)
+        flat = diagonal_sum(tf.reshape(turned, [batch, w * h, w * h]), 1, 2, k)
         return tf.transpose(tf.reshape(flat, [batch, w, h, w, h]), [0, 2, 1, 4, 3])
 
     def _weights(self, scores, cand, has_any):
@@ -322,7 +217,7 @@ class ContextualAttention(tf.keras.layers.Layer):
         streams = tuple(tf.cast(s, dtype) for s in streams)
         r, k, s = self.rate, self.ksize, self.stride
         batch = tf.shape(x0)[0]
-        height, width = _dim(x0, 1), _dim(x0, 2)
+        height, width = dim(x0, 1), dim(x0, 2)
         for size in (height, width):
             if isinstance(size, int) and size % r:
                 raise ValueError(f"ContextualAttention: H and W must be divisible by rate={r}, "
@@ -335,7 +230,7 @@ class ContextualAttention(tf.keras.layers.Layer):
         # ---- low resolution matching features and candidate mask
         f, known_lr = self._downsample(x0, known, h, w)                 # [B,h,w,C], [B,h,w,1]
         cand = self._candidates(known_lr)                                # [B,nh,nw]
-        nh, nw = _dim(cand, 1), _dim(cand, 2)
+        nh, nw = dim(cand, 1), dim(cand, 2)
         n_p = h * w
         has_any = tf.reduce_any(cand, axis=[1, 2])                       # [B]
         cand = tf.reshape(cand, [batch, 1, 1, nh, nw])
@@ -343,13 +238,13 @@ class ContextualAttention(tf.keras.layers.Layer):
         # ---- scores s(p,q) = sum_k <f[p+k], f[q+k]> / |w_q|, as [B, p_y, p_x, q_y, q_x]: one
         #      pixel Gram matrix, then a ksize×ksize diagonal window sum (the same numbers as
         #      ksize²·C-long patch vectors, ksize² times cheaper)
-        flat = tf.reshape(f, [batch, n_p, _dim(f, 3)])
+        flat = tf.reshape(f, [batch, n_p, dim(f, 3)])
         gram = tf.matmul(flat, flat, transpose_b=True)
         gram = tf.reshape(tf.cast(gram, tf.float32), [batch, h, w, h, w])
         if k > 1:
-            gram = _diagonal_sum(_diagonal_sum(gram, 2, 4, k), 1, 3, k)
+            gram = diagonal_sum(diagonal_sum(gram, 2, 4, k), 1, 3, k)
         sq = tf.reduce_sum(tf.square(tf.cast(f, tf.float32)), axis=-1, keepdims=True)
-        norm = tf.sqrt(tf.reduce_sum(_patches(sq, k), axis=-1))         # [B,h,w] = |w_q|
+        norm = tf.sqrt(tf.reduce_sum(patches(sq, k), axis=-1))         # [B,h,w] = |w_q|
         if s > 1:
             gram, norm = gram[:, :, :, ::s, ::s], norm[:, ::s, ::s]
         norm = tf.reshape(tf.maximum(norm, 1e-4), [batch, 1, 1, nh, nw])
@@ -391,7 +286,7 @@ class ContextualAttention(tf.keras.layers.Layer):
                 term = tf.pad(att, [[0, 0], [a, 1 - a], [b, 1 - b], [a, 1 - a], [b, 1 - b]])
                 weights = term if weights is None else weights + term   # [B,h+1,w+1,h+1,w+1]
         n_b = (h + 1) * (w + 1)
-        rrc = _dim(blocks, 3)
+        rrc = dim(blocks, 3)
         folded = tf.matmul(tf.reshape(weights, [batch, n_b, n_b]),
                            tf.reshape(blocks, [batch, n_b, rrc]))
         folded = tf.reshape(folded, [batch, h + 1, w + 1, rrc])

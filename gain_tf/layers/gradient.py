@@ -1,6 +1,6 @@
 """The gradient operator, in one place: image gradients, G's input gradient, and GradientFilter.
 
-The operator (README, "Deviations and choices") is a 3×3 Sobel filter divided by 8, so a unit ramp
+The operator (docs/design.md, "Deviations and choices") is a 3×3 Sobel filter divided by 8, so a unit ramp
 has gradient 1. It is used on grayscale images (:func:`image_gradient`), on G's input
 (:func:`gradient_input`) and on every channel of a feature map (:class:`GradientFilter`).
 """
@@ -48,11 +48,6 @@ def image_gradient(images):
 def gradient_magnitude(gradient):
     """``sqrt(∂x² + ∂y²)`` of a ``[..., 2]`` gradient map -> ``[..., 1]`` (for pictures)."""
     return tf.sqrt(tf.reduce_sum(tf.square(gradient), axis=-1, keepdims=True))
-
-
-def gradient_direction(gradient):
-    """``atan2(∂y, ∂x)`` of a ``[..., 2]`` gradient map -> ``[..., 1]`` (for pictures)."""
-    return tf.atan2(gradient[..., 1:2], gradient[..., 0:1])
 
 
 def erode(valid):

@@ -2,7 +2,7 @@
 
 The ordinary partial-convolution update admits every hole pixel whose window touches the known
 region. GAIN admits only the border pixels with high priority, following Criminisi et al.'s
-exemplar priority (the paper's formula image is lost; README, "Deviations and choices"). For a
+exemplar priority (the paper's formula image is lost; docs/design.md, "Deviations and choices"). For a
 priority conv with a 3×3 window at dilation ``d``::
 
     B    = M_std ∧ ¬M                              # hole border the ordinary update would admit

@@ -1,6 +1,6 @@
 """GAINGenerator: GAIN's one-stage, two-branch generator built of GAI-Blocks.
 
-Layout (README, "Deviations and choices"), widths ``c_I`` / ``c_G`` from ``config.model``::
+Layout (docs/design.md, "Deviations and choices"), widths ``c_I`` / ``c_G`` from ``config.model``::
 
     inputs: I1 = I ⊙ M, guidance ∇I1 (or edges), M
     branch b ∈ {structure, content}:
@@ -21,7 +21,7 @@ from gain_tf.config import GAINConfig
 from gain_tf.guidance import guidance_for
 from gain_tf.layers import ContextualAttention, GAIBlock, MaskShrink
 from gain_tf.layers.composite import composite
-from gain_tf.layers.contextual_attention import resize_nearest_aligned
+from gain_tf.layers.attention_ops import resize_nearest_aligned
 
 
 def upsample(x, valid):

@@ -5,19 +5,19 @@ Usage::
     trainer = Trainer(config, TrainOptions(model_dir="runs/x"), strategy)
     trainer.train(training_dataset_fn(config, "records/train"))   # to config.optim.steps
 
-Under ``MultiWorkerMirroredStrategy`` only the chief writes the run folder (README, "Several
+Under ``MultiWorkerMirroredStrategy`` only the chief writes the run folder (docs/scale.md, "Several
 machines"). A run killed at any point resumes exactly: the chief first removes what a killed save
 left (:meth:`gain_tf.run_dir.RunDir.remove_partial_checkpoints`).
 
 What one step computes is :class:`gain_tf.train.gan_step.GANStep`; what TensorBoard shows is
-:mod:`gain_tf.train.summaries`; the run folder's layout is :class:`gain_tf.run_dir.RunDir`.
+:mod:`gain_tf.train.summaries`; the run folder's layout is :class:`gain_tf.run_dir.RunDir`; the
+strategy and the chief are :mod:`gain_tf.train.strategy`.
 """
 from __future__ import annotations
 
 import dataclasses
 import functools
 import hashlib
-import json
 import math
 import os
 import shutil
@@ -34,56 +34,12 @@ from gain_tf.models import GAINGenerator, build_discriminators
 from gain_tf.progress import Progress
 from gain_tf.run_dir import RunDir
 from gain_tf.train.gan_step import GANStep
+from gain_tf.train.strategy import worker_role
 from gain_tf.train import summaries
 
 
 class TrainingDivergedError(RuntimeError):
     """A loss became NaN or Inf; the message names the step and the loss."""
-
-
-def make_strategy(name: str = "default", collective_timeout: Optional[float] = None
-                  ) -> tf.distribute.Strategy:
-    """``default`` (one device), ``mirrored`` (all local devices; logical CPUs included) or
-    ``multiworker`` (MultiWorkerMirroredStrategy, cluster from ``TF_CONFIG``).
-
-    ``collective_timeout`` (seconds, multiworker only) makes a collective that waits longer for a
-    peer fail instead of hanging (a worker that died). Raises ``ValueError`` (one line naming
-    ``TF_CONFIG``) when ``TF_CONFIG`` is set but is not a JSON object."""
-    if name == "default":
-        return tf.distribute.get_strategy()
-    if name == "mirrored":
-        gpus = tf.config.list_logical_devices("GPU")
-        devices = [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]
-        return tf.distribute.MirroredStrategy(devices)
-    if name == "multiworker":
-        raw = os.environ.get("TF_CONFIG")
-        if raw is not None and raw.strip():
-            try:
-                parsed = json.loads(raw)
-            except ValueError as e:
-                raise ValueError(f"TF_CONFIG is not valid JSON ({e}); --strategy=multiworker reads "
-                                 "the cluster from it") from None
-            if not isinstance(parsed, dict):
-                raise ValueError("TF_CONFIG is not a JSON object; --strategy=multiworker reads the "
-                                 "cluster from it")
-        options = tf.distribute.experimental.CommunicationOptions(
-            timeout_seconds=collective_timeout or None)
-        return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
-    raise ValueError(f"--strategy must be default, mirrored or multiworker, got {name!r}")
-
-
-def worker_role(strategy: tf.distribute.Strategy) -> tuple:
-    """``(is_chief, task)`` of this process: ``(True, None)`` outside a multi-worker cluster;
-    else the chief is task ``chief``, or ``worker`` 0 when the cluster has no chief."""
-    resolver = getattr(strategy, "cluster_resolver", None)
-    task_type = getattr(resolver, "task_type", None)
-    if not task_type:
-        return True, None
-    task = f"{task_type}:{resolver.task_id}"
-    if task_type == "chief":
-        return True, task
-    has_chief = "chief" in resolver.cluster_spec().as_dict()
-    return task_type == "worker" and resolver.task_id == 0 and not has_chief, task
 
 
 def _resume_at(dataset: tf.data.Dataset, step: int) -> tf.data.Dataset:
@@ -130,15 +86,21 @@ class Trainer:
         self.options = options
         self.run_dir = RunDir(options.model_dir)
         self.strategy = strategy or tf.distribute.get_strategy()
+        # A layer takes the global dtype policy when it is made: mixed_float16 is set for the
+        # models only and the caller's policy restored (masks and the priority stay float32).
+        previous = tf.keras.mixed_precision.global_policy()
         if options.mixed_precision:
             tf.keras.mixed_precision.set_global_policy("mixed_float16")
-        with self.strategy.scope():
-            self.generator = GAINGenerator(config, name="generator")
-            self.d_image, self.d_guide = build_discriminators(config)
-            self.g_optimizer = self._adam()
-            self.d_optimizer = self._adam()
-            self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step",
-                                    aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+        try:
+            with self.strategy.scope():
+                self.generator = GAINGenerator(config, name="generator")
+                self.d_image, self.d_guide = build_discriminators(config)
+                self.g_optimizer = self._adam()
+                self.d_optimizer = self._adam()
+                self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step",
+                                        aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+        finally:
+            tf.keras.mixed_precision.set_global_policy(previous)
         self._built = False
         self.is_chief, self.task = worker_role(self.strategy)
         self.checkpoint = tf.train.Checkpoint(
@@ -233,7 +195,8 @@ class Trainer:
     # ------------------------------------------------------------------ the loop
     def train(self, dataset_fn: Callable, steps: Optional[int] = None) -> Dict[str, float]:
         """Trains to ``steps`` (default and at most ``config.optim.steps``, where the schedule
-        ends; a smaller ``steps`` stops early), resuming from the latest checkpoint.
+        ends; a smaller ``steps`` stops early), resuming from the latest checkpoint. Reaching
+        ``config.optim.steps`` writes the run's ``done.json`` (:meth:`RunDir.plan` reuses it).
 
         On resume, the first ``step`` batches are skipped, so a deterministic pipeline continues
         exactly where it was (not when the dataset says it is non-deterministic: see
@@ -256,9 +219,14 @@ class Trainer:
                                 self.run_dir.checkpoint_dir, ", ".join(removed))
         self.build(size, size)
         start = self.restore()
+        done = steps == self.config.optim.steps   # the schedule's end: the run is finished
         if start >= steps:
             logging.info("already at step %d >= %d: nothing to do", start, steps)
+            if done and self.is_chief and not self.run_dir.is_done():
+                self.run_dir.mark_done({"steps": start})
             return {}
+        if self.is_chief:
+            self.run_dir.clear_done()   # e.g. its steps were raised (--allow_config_change)
         scratch = None
         if not self.is_chief:
             scratch = tempfile.mkdtemp(prefix=f"gain-tf-{self.task.replace(':', '')}-")
@@ -266,10 +234,13 @@ class Trainer:
             logging.info("%s is not the chief: its checkpoints go to %s (removed at the end); no "
                          "TensorBoard logs or config.json", self.task, scratch)
         try:
-            return self._loop(dataset_fn, start, steps)
+            metrics = self._loop(dataset_fn, start, steps)
         finally:
             if scratch is not None:
                 shutil.rmtree(scratch, ignore_errors=True)
+        if done and self.is_chief:
+            self.run_dir.mark_done({"steps": steps, "last": metrics})
+        return metrics
 
     def _loop(self, dataset_fn: Callable, start: int, steps: int) -> Dict[str, float]:
         opts = self.options

@@ -8,7 +8,7 @@ import tensorflow as tf
 from gain_tf.config import get_config
 from gain_tf.evaluation.scores import gradient_hole_sums
 from gain_tf.layers.gradient import image_gradient
-from gain_tf.masks import bucket_masks, irregular_masks
+from gain_tf.masks import bucket_mask, irregular_masks
 from gain_tf.train import Trainer, TrainOptions
 
 SIZE, STEPS = 32, 200
@@ -46,7 +46,7 @@ def test_predicted_gradient_beats_the_zero_gradient_in_held_out_holes(tmp_path):
 
     trainer.train(dataset_fn)
     test_images = _scenes(24, seed=1)                                 # other scenes, other masks
-    test_valid = bucket_masks((0.2, 0.4), 24, SIZE, SIZE, seed=7)
+    test_valid = np.stack([bucket_mask((0.2, 0.4), i, SIZE, SIZE, seed=7) for i in range(24)])
     pred = trainer.generator((test_images, test_valid), training=False)["gradient"].numpy()
     target = image_gradient(tf.constant(test_images)).numpy()
     l1_pred, energy, truth_energy, _ = gradient_hole_sums(pred, target, test_valid)

@@ -61,6 +61,38 @@ def test_tiny_learns_to_fill_holes(tmp_path):
     assert os.path.isdir(tmp_path / "train") and trainer.manager.latest_checkpoint
 
 
+def test_done_is_written_when_the_schedule_ends_not_when_stopped_early(tmp_path):
+    from gain_tf.run_dir import RunDir
+    images, valid = smooth_images(), hole_masks()
+    shallow = dict(steps=2, structure_dilation_blocks=1, content_dilation_blocks=1, dilations=(2, 4))
+    make_trainer(tmp_path, **shallow).train(dataset_fn(images, valid, 4), steps=1)
+    run = RunDir(str(tmp_path))
+    assert not run.is_done() and run.plan(run.read_config()).action == "resume"
+    make_trainer(tmp_path, **shallow).train(dataset_fn(images, valid, 4))
+    assert run.is_done() and run.plan(run.read_config()).action == "reuse"
+
+
+def test_mixed_precision_trainer_restores_the_global_policy(tmp_path):
+    """Trainer(mixed_precision=True) builds float16 models, then puts the caller's policy back;
+    the priority (MaskShrink) stays float32."""
+    from gain_tf.layers.mask_shrink import MaskShrink
+    before = tf.keras.mixed_precision.global_policy().name
+    try:
+        trainer = Trainer(get_config("tiny", image_size=SIZE, batch_size=4),
+                          TrainOptions(model_dir=str(tmp_path), mixed_precision=True))
+        assert tf.keras.mixed_precision.global_policy().name == before == "float32"
+        trainer.build(SIZE, SIZE)
+        assert tf.keras.mixed_precision.global_policy().name == "float32"
+        assert trainer.generator.compute_dtype == "float16"
+        assert trainer.d_image.compute_dtype == "float16"
+        shrinks = [l for l in trainer.generator.submodules if isinstance(l, MaskShrink)]
+        assert shrinks and all(l.compute_dtype == "float32" for l in shrinks)
+        out = trainer.generator(trainer.generator.example_inputs(SIZE, SIZE))
+        assert out["composite"].dtype == tf.float32
+    finally:
+        tf.keras.mixed_precision.set_global_policy(before)
+
+
 def test_resume_is_exact(tmp_path):
     """6 steps straight == 3 steps, a restart from the checkpoint in a fresh process state, 3 more
     (with the cosine learning-rate schedule, whose position must resume too)."""
