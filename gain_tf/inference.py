@@ -60,11 +60,13 @@ def load_generator(model_dir: str, checkpoint: Optional[str] = None):
 
 # ------------------------------------------------------------------------------- running models
 class Inpainter:
-    """One callable for a SavedModel or an in-memory generator:
+    """One callable for a SavedModel or an in-memory generator (and, through
+    :mod:`gain_tf.deploy.runtime`, a TFLite or ONNX file):
     ``inpainter(image=uint8 [N,H,W,3], mask=uint8 [N,H,W,1])`` -> ``{'inpainted', 'gradient'}``
     tensors; :meth:`inpaint` maps numpy uint8 images and hole masks to uint8 inpainted images
     and :meth:`inpaint_scored` (with the predicted gradient) are ``inpaint_fn``s of
-    :func:`gain_tf.evaluation.protocol.evaluate`.
+    :func:`gain_tf.evaluation.protocol.evaluate`; :meth:`run_one` and :meth:`views` run one image
+    (:func:`gain_tf.anysize.inpaint_image` calls them once per region).
 
     ``config`` is the model's :class:`GAINConfig` (``None`` if unknown), ``source`` a description.
     """
