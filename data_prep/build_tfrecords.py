@@ -62,6 +62,8 @@ import time
 
 from absl import app, flags
 
+from gain_tf import DEFAULT_MAX_PIXELS  # gain_tf's package module does not import TensorFlow
+
 DATASETS = ("celebahq", "places2", "folder")
 SPLITS = ("train", "val", "all")
 FORMATS = ("auto", "jpeg", "png")
@@ -70,7 +72,6 @@ IMAGES_PER_SHARD = 1024
 STATE_DIR = ".state"
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
-DEFAULT_MAX_PIXELS = 40_000_000  # = gain_tf.images.DEFAULT_MAX_PIXELS (not imported: TensorFlow is slow to load)
 
 
 class BuildError(ValueError):

@@ -70,8 +70,8 @@ def train_variant(name, config, model_dir, data, seed):
 
 def variant_grid(inpainters, eval_data, image_size, bucket, count, seed, path):
     """The same ``count`` examples across variants: masked input | variant ... | ground truth."""
+    from gain_tf import pictures
     from gain_tf.data import eval_dataset
-    from gain_tf.evaluation import report
     from gain_tf.images import to_uint8, write_png
     from gain_tf.masks import hole_mask_from_valid
     batch = next(iter(eval_dataset(eval_data, image_size, bucket, count=count, seed=seed,
@@ -80,7 +80,7 @@ def variant_grid(inpainters, eval_data, image_size, bucket, count, seed, path):
     valid = batch["valid"].numpy()
     holes = hole_mask_from_valid(valid)
     outs = {name: fn(gt, holes) for name, fn in inpainters.items()}
-    write_png(path, report.comparison_grid(gt, valid, outs))
+    write_png(path, pictures.comparison_grid(gt, valid, outs))
 
 
 def run(config, data, eval_data, output_dir, variants, num_images, buckets, seed,

@@ -147,10 +147,12 @@ def pictures(out, generator, inpainter, heldout, size, seed, count=64):
     import tensorflow as tf
 
     from gain_tf.data import eval_dataset
-    from gain_tf.evaluation import baselines, report
+    from gain_tf.evaluation import baselines
     from gain_tf.images import to_uint8, write_png
-    from gain_tf.layers.gradient import gradient_magnitude, image_gradient
+    from gain_tf.layers.gradient import image_gradient
     from gain_tf.masks import hole_mask_from_valid
+    from gain_tf.pictures import (guidance_gray, magnitude, magnitude_scale, make_grid,
+                                  masked_input_picture, to_gray_uint8)
     rows, example = [], None
     for k, bucket in enumerate([(0.3, 0.4), (0.4, 0.5), (0.5, 0.6)]):
         # six different images spread over the held-out set, two for each bucket
@@ -164,19 +166,18 @@ def pictures(out, generator, inpainter, heldout, size, seed, count=64):
         gain = inpainter.inpaint(gt, hole_mask_from_valid(valid))
         telea = baselines.inpaint_telea(gt, valid)
         pred = generator(generator.guidance.serving_inputs(batch["image"], batch["valid"]))
-        mag_true = gradient_magnitude(image_gradient(batch["image"])).numpy()
-        mag_pred = gradient_magnitude(pred["gradient"]).numpy()
-        scale = max(float(np.percentile(mag_true, 99)), 1e-6)  # one scale for both, edges visible
-        to_gray = lambda m: np.clip(m / scale * 255.0, 0, 255).astype(np.uint8)[..., 0]
+        true = image_gradient(batch["image"]).numpy()
+        scale = magnitude_scale(magnitude(true))   # one scale for truth and prediction
+        gray = lambda g: to_gray_uint8(guidance_gray(g, scale))
         for i in range(gt.shape[0]):
-            rows.append([report.masked_input_picture(gt[i], valid[i]), gain[i], telea[i], gt[i],
-                         to_gray(mag_true[i]), to_gray(mag_pred[i])])
+            rows.append([masked_input_picture(gt[i], valid[i]), gain[i], telea[i], gt[i],
+                         gray(true[i]), gray(pred["gradient"][i].numpy())])
         if k == 0:
             example = (gt[0], valid[0])
     zoom = max(1, 192 // size)  # small demo images are enlarged (nearest) to be seen
     big = lambda im: np.repeat(np.repeat(im, zoom, 0), zoom, 1)
     rows = [[big(im) for im in row] for row in rows]
-    write_png(os.path.join(out, "demo_grid.png"), report.make_grid(
+    write_png(os.path.join(out, "demo_grid.png"), make_grid(
         rows, ["masked input", "GAIN", "Telea", "ground truth", "|grad| truth", "|grad| GAIN"]))
     from experiments.shrinkage import shrinkage
     _, strip = shrinkage(generator, *example, tile=max(size, 192))

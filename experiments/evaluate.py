@@ -74,10 +74,10 @@ def run(model_dir=None, saved_model=None, checkpoint=None, data=None, image_size
         return error("--image_size is required (the model's config is unknown)")
     inpaint_fn = model.inpaint_scored
     if mode:
-        from gain_tf.inference import inpaint_image
+        from gain_tf.anysize import inpaint_image
 
         def inpaint_fn(images, holes):     # one photo at a time, the CLI's path (no ∇I* row)
-            return np.stack([inpaint_image(model, im, ho, mode=mode)[0] for im, ho in zip(images, holes)])
+            return np.stack([inpaint_image(model, im, ho, mode=mode).image for im, ho in zip(images, holes)])
     try:
         rows = evaluate(inpaint_fn, data, output_dir, size, bucket_list, num_images, seed,
                         mask_dir=mask_dir, inception_weights=inception_weights, num_grid=num_grid,

@@ -19,7 +19,7 @@ scores). ``--model`` takes any export of ``experiments/export.py``: a SavedModel
 still names a SavedModel. A TFLite model has a fixed input size S: ``auto`` and ``crop`` scale each
 crop to fit it, smaller inputs are padded to it, and ``--mode=full`` on a larger image is refused.
 
-Any size works. ``--mode`` picks how (README, "Use it on your photos"): ``full`` runs the whole
+Any size works. ``--mode`` picks how (docs/inpainting.md; :mod:`gain_tf.anysize`): ``full`` runs the whole
 image (refused with its memory estimate above ``--max_memory_gb``), ``crop`` cuts a window around
 each hole region (grown by ``--margin``, default about the region's size and at least 32 px),
 scales it to the model's training size, inpaints it and pastes the hole pixels back, ``resize``
@@ -39,6 +39,8 @@ import os
 import sys
 
 from absl import app, flags
+
+from gain_tf import DEFAULT_MAX_MEMORY_GB, DEFAULT_MAX_PIXELS
 
 
 def define_flags(flag_values=flags.FLAGS) -> None:
@@ -64,9 +66,9 @@ def define_flags(flag_values=flags.FLAGS) -> None:
                       flag_values=fv)
     flags.DEFINE_integer("margin", None, "Crop mode: context around each hole region in px "
                          "(default: the region's longer side, at least 32).", flag_values=fv)
-    flags.DEFINE_float("max_memory_gb", 8.0, "Full mode: refuse above this memory estimate.",
-                       flag_values=fv)
-    flags.DEFINE_integer("max_pixels", 40_000_000, "Refuse images with more pixels.",
+    flags.DEFINE_float("max_memory_gb", DEFAULT_MAX_MEMORY_GB, "Full mode: refuse above this "
+                       "memory estimate.", flag_values=fv)
+    flags.DEFINE_integer("max_pixels", DEFAULT_MAX_PIXELS, "Refuse images with more pixels.",
                          flag_values=fv)
 
 
@@ -96,10 +98,10 @@ def read_inputs(image_path: str, mask_path: str, max_pixels: int | None = None):
     """``(image uint8 [H,W,3], hole mask uint8 [H,W,1] in {0, 255})``; raises ``InpaintError``.
 
     Files whose PNG / JPEG header announces more than ``max_pixels`` pixels are refused before
-    decoding (None = :data:`gain_tf.images.DEFAULT_MAX_PIXELS`)."""
+    decoding (None = :data:`gain_tf.DEFAULT_MAX_PIXELS`)."""
     import numpy as np
 
-    from gain_tf.images import DEFAULT_MAX_PIXELS, ImageReadError, read_gray, read_image
+    from gain_tf.images import ImageReadError, read_gray, read_image
     from gain_tf.masks import FILE_HOLE_THRESHOLD, hole_mask_from_valid, valid_from_hole_mask
 
     try:
@@ -121,9 +123,9 @@ def read_inputs(image_path: str, mask_path: str, max_pixels: int | None = None):
 def inpaint_file(get_inpainter, image_path: str, mask_path: str, output_path: str,
                  **options) -> None:
     """Reads, inpaints (``get_inpainter()`` gives the model, loaded on first use) and writes one
-    image; ``options`` go to :func:`gain_tf.inference.inpaint_image` (mode, margin, limits)."""
+    image; ``options`` go to :func:`gain_tf.anysize.inpaint_image` (mode, margin, limits)."""
+    from gain_tf.anysize import InpaintInputError, inpaint_image
     from gain_tf.images import write_png
-    from gain_tf.inference import InpaintInputError, inpaint_image
 
     image, hole = read_inputs(image_path, mask_path, options.get("max_pixels"))
     if not hole.any():
@@ -131,7 +133,7 @@ def inpaint_file(get_inpainter, image_path: str, mask_path: str, output_path: st
         result = image
     else:
         try:
-            result, _ = inpaint_image(get_inpainter(), image, hole[..., 0], **options)
+            result = inpaint_image(get_inpainter(), image, hole[..., 0], **options).image
         except InpaintInputError as e:
             raise InpaintError(f"{image_path}: {e}") from None
     write_png(output_path, result)
@@ -174,14 +176,10 @@ def run(image=None, mask=None, output=None, image_dir=None, mask_dir=None, outpu
 
     def get_inpainter():
         if "model" not in cache:
-            from gain_tf.inference import load_inpainter
+            from gain_tf.inference import load_inpainter, load_model
             try:
-                if model:
-                    from gain_tf.deploy.runtime import load_model
-                    cache["model"] = load_model(model)
-                else:
-                    cache["model"] = load_inpainter(model_dir=model_dir, saved_model=saved_model,
-                                                    checkpoint=checkpoint)
+                cache["model"] = (load_model(model) if model else load_inpainter(
+                    model_dir=model_dir, saved_model=saved_model, checkpoint=checkpoint))
             except (FileNotFoundError, ValueError, ImportError) as e:
                 raise _ModelError(str(e)) from None
         return cache["model"]
@@ -218,8 +216,7 @@ def run(image=None, mask=None, output=None, image_dir=None, mask_dir=None, outpu
     if not pairs:
         _error(f"no image of {image_dir} has a mask in {mask_dir} (matched by file stem)")
         return 1
-    failed = 0
-    written = 0
+    failed = written = 0
     for image_path, mask_path, out_path in pairs:
         try:
             inpaint_file(get_inpainter, image_path, mask_path, out_path, **options)

@@ -1,7 +1,8 @@
 """How GAIN's mask-shrinkage priority fills a hole, block by block, in branch 1.
 
 Prints the hole pixels left after each block of branch 1 (structure) and writes a picture strip:
-the masked input, then the mask after each block at 1/4 resolution (holes white). By default the
+the masked input, then the mask after each block at 1/2**num_downsamples resolution (1/4 by
+default; holes white). By default the
 model is the paper's depth (6 dilation blocks, priority in the first 4) with tiny widths and its
 initial weights, on a built-in scene at 256×256 with a seeded 50–60 % hole; ``--model_dir`` uses a
 trained run instead (its config and latest checkpoint)::
@@ -33,11 +34,12 @@ def define_flags():
 
 
 def branch1_holes(generator, image, valid):
-    """``[(block name, mask [H/4, W/4])]`` of the first sample after each block of branch 1 at
-    1/4 resolution, from the last stride-2 block on (the priority blocks follow it)."""
-    from gain_tf.inference import branch1_masks
-    inputs = generator.guidance.serving_inputs(image, valid)
-    return [(name, m[0, ..., 0].numpy()) for name, m in branch1_masks(generator, inputs)]
+    """``[(block name, mask [H', W'])]`` of the first sample after each block of branch 1 on the
+    ``1/2**num_downsamples`` grid, from the last stride-2 block on (the priority blocks follow it)."""
+    from gain_tf.serving import branch1_masks
+    out = generator(generator.guidance.serving_inputs(image, valid), training=False, return_masks=True)
+    branch1 = branch1_masks(out["masks"], generator.config.model.num_downsamples)
+    return [(name, m[0, ..., 0].numpy()) for name, m in branch1]
 
 
 def shrinkage(generator, image_uint8, valid, tile=128):
@@ -45,11 +47,10 @@ def shrinkage(generator, image_uint8, valid, tile=128):
     masked input, then the mask (holes white) after the last stride-2 block, after each priority
     dilation block, and after every later block until the hole is closed, labelled with the hole
     pixels left; each tile ``tile`` px wide (nearest resize)."""
-    import numpy as np
     import tensorflow as tf
 
-    from gain_tf.evaluation.report import make_grid, masked_input_picture
     from gain_tf.images import to_model_range
+    from gain_tf.pictures import shrinkage_strip
     image = tf.constant(to_model_range(image_uint8[None]))
     steps = branch1_holes(generator, image, tf.constant(valid[None]))
     rows, before = [], None
@@ -66,12 +67,9 @@ def shrinkage(generator, image_uint8, valid, tile=128):
                           <= config.mask_priority_blocks)]
     closed = next((i for i, row in enumerate(rows) if row[1] == 0), len(rows) - 1)
     keep += [i for i in range(keep[-1] + 1, closed + 1)]
-    picture = lambda m: masked_input_picture(image_uint8, tf.image.resize(
-        m[..., None], image_uint8.shape[:2], method="nearest").numpy())
-    resize = lambda im: tf.image.resize(im, (tile, tile), method="nearest").numpy().astype(np.uint8)
-    tiles = [resize(picture(valid[..., 0]))] + [resize(picture(steps[i][1])) for i in keep]
     labels = ["input"] + [f"{rows[i][0]}: {rows[i][1]}" for i in keep]
-    return rows, make_grid([tiles], labels)
+    return rows, shrinkage_strip(image_uint8, [valid[..., 0]] + [steps[i][1] for i in keep], labels,
+                                 grid=2 ** config.num_downsamples, tile=tile)
 
 
 def main(argv):
@@ -99,7 +97,8 @@ def main(argv):
         image = generate_scene(np.random.default_rng(FLAGS.seed), size)
     valid = bucket_mask((FLAGS.hole, min(FLAGS.hole + 0.1, 1.0)), 0, size, size, FLAGS.seed)
     rows, picture = shrinkage(generator, image, valid)
-    print(f"hole: {1 - valid.mean():.1%} of {size}x{size}; branch 1 at 1/4 resolution")
+    print(f"hole: {1 - valid.mean():.1%} of {size}x{size}; branch 1 at "
+          f"1/{2 ** generator.config.model.num_downsamples} resolution")
     print("| block | holes left | admitted |\n|---|---:|---:|")
     for name, holes, admitted in rows:
         print(f"| {name} | {holes} | {'' if admitted is None else admitted} |")

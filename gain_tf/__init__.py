@@ -36,3 +36,7 @@ import os as _os
 __version__ = "0.2.0"
 # The checkout (an editable install): where the shipped model and the committed held-out photos live.
 REPO_ROOT = _os.path.dirname(_os.path.dirname(_os.path.abspath(__file__)))
+# The limits of the tools that read photos (images, the CLI, the page), here so that flag
+# definitions and data_prep/ name them without importing TensorFlow.
+DEFAULT_MAX_PIXELS = 40_000_000   # refuse larger images (decompression bombs); read from the header
+DEFAULT_MAX_MEMORY_GB = 8.0       # refuse --mode=full runs estimated over this

@@ -1,10 +1,12 @@
 """SavedModel export of a trained generator, checked against the in-memory model before it replaces anything.
 
-The SavedModel's ``serving_default`` signature is :func:`gain_tf.inference.make_serving_fn`'s
+The signatures are :mod:`gain_tf.serving`'s. ``serving_default`` is
 ``(image uint8 [N,H,W,3], mask uint8 [N,H,W,1]) -> {inpainted uint8 [N,H,W,3], gradient float32
 [N,H,W,C]}``, any H and W, loadable with plain ``tf.saved_model.load`` (no gain_tf import). A
-second signature, ``fill_order`` (same inputs), returns branch 1's mask after each block,
-``{masks float32 [N,K,H/4,W/4] (1 = known), blocks string [K]}``: how GAIN fills the hole;
+second signature, ``fill_order`` (same inputs), returns the same two outputs and, from the same
+generator run, branch 1's mask after each block, ``masks`` float32 ``[N,K,H',W']`` (1 = known,
+on the ``1/2**num_downsamples`` grid of the padded input) and ``blocks`` string ``[K]``: how GAIN
+fills the hole;
 ``guidance='edge'`` models compute their edge input inside the graph, so they export like the
 others.
 """
@@ -20,9 +22,9 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from gain_tf.inference import (FILL_ORDER_KEY, SIGNATURE_KEY, build_generator, make_fill_order_fn,
-                               make_serving_fn)
+from gain_tf.inference import build_generator
 from gain_tf.run_dir import CONFIG_FILE
+from gain_tf.serving import FILL_ORDER_KEY, SIGNATURE_KEY, make_serving_fn, make_views_fn
 
 _OLD = ".old-"  # suffix of a previous export moved aside while the new one is renamed in
 
@@ -39,7 +41,7 @@ class _ServingModule(tf.Module):
         self.multiple = tf.Variable(generator.config.model.multiple, trainable=False, dtype=tf.int32,
                                     name="multiple")
         self.serve = make_serving_fn(generator)
-        self.fill_order = make_fill_order_fn(generator)
+        self.fill_order = make_views_fn(generator)
 
 
 def _check_example(multiple: int, seed: int = 0):

@@ -13,8 +13,9 @@ import cv2
 import numpy as np
 import tensorflow as tf
 
+from gain_tf import DEFAULT_MAX_PIXELS
+
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
-DEFAULT_MAX_PIXELS = 40_000_000   # refuse larger images (decompression bombs); read from the header
 
 
 class ImageReadError(ValueError):

@@ -56,10 +56,10 @@ def padded_inputs(generator) -> tuple:
     discriminators, whose spectral normalisation fixes its input shape when built, see these too)."""
     import tensorflow as tf
 
-    from gain_tf.inference import _padded_inputs
+    from gain_tf.serving import padded_inputs as serving_inputs
 
     image, mask = inputs()
-    return _padded_inputs(generator, tf.constant(image), tf.constant(mask))
+    return serving_inputs(generator, tf.constant(image), tf.constant(mask))
 
 
 def outputs(generator, d_image, d_guide, saved_model_dir: str) -> dict:

@@ -1,4 +1,4 @@
-"""experiments/app.py: its pure functions, the served page through gradio_client (bad inputs, then a
+"""experiments/app.py and app_io.py: the pure functions, the request path (one generator run), the served page through gradio_client (bad inputs, then a
 good one), and the page in a real headless Chromium (upload, paint, run, GAIN views, screenshot).
 
 The server runs in a subprocess on a free loopback port, with the tiny exported model, its working
@@ -23,7 +23,9 @@ import numpy as np
 import pytest
 
 from experiments import app as app_mod
-from gain_tf.inference import InpaintInputError
+from experiments import app_io
+from gain_tf import pictures
+from gain_tf.anysize import InpaintInputError
 
 APP_REASON = "the [app] extra (gradio, playwright) is not installed: pip install -e '.[app]'"
 
@@ -47,7 +49,7 @@ def test_split_editor_value_reads_photo_and_painted_layers():
     layer1[10, 10, 3] = 1                              # a stroke's soft edge counts as hole
     layer2 = np.zeros((20, 30, 4), np.uint8)
     layer2[15:18, 20:25] = (0, 0, 0, 255)
-    image, hole = app_mod.split_editor_value(
+    image, hole = app_io.split_editor_value(
         {"background": background, "layers": [layer1, None, layer2], "composite": background})
     assert image.dtype == np.uint8 and image.shape == (20, 30, 3)
     np.testing.assert_array_equal(image, rgb)
@@ -60,22 +62,22 @@ def test_split_editor_value_reads_photo_and_painted_layers():
 
 def test_split_editor_value_gray_transparent_and_unpainted():
     gray = np.arange(12, dtype=np.uint8).reshape(3, 4) * 20
-    image, hole = app_mod.split_editor_value({"background": gray, "layers": []})
+    image, hole = app_io.split_editor_value({"background": gray, "layers": []})
     np.testing.assert_array_equal(image, np.repeat(gray[..., None], 3, axis=-1))
     assert hole.shape == (3, 4) and not hole.any()
     rgba = np.zeros((2, 2, 4), np.uint8)
     rgba[..., :3] = 100
     rgba[..., 3] = [[255, 0], [51, 255]]               # flattened onto white
-    image, _ = app_mod.split_editor_value({"background": rgba, "layers": None})
+    image, _ = app_io.split_editor_value({"background": rgba, "layers": None})
     np.testing.assert_array_equal(image[..., 0], [[100, 255], [224, 100]])
 
 
 def test_split_editor_value_refuses_missing_photo_and_wrong_layer_size():
     for value in (None, {}, {"background": None, "layers": []}, "not a dict"):
         with pytest.raises(InpaintInputError, match="upload or paste a photo"):
-            app_mod.split_editor_value(value)
+            app_io.split_editor_value(value)
     with pytest.raises(InpaintInputError, match="painted layer is 5x4 but the photo is 6x3"):
-        app_mod.split_editor_value({"background": np.zeros((3, 6, 3), np.uint8),
+        app_io.split_editor_value({"background": np.zeros((3, 6, 3), np.uint8),
                                     "layers": [np.zeros((4, 5, 4), np.uint8)]})
 
 
@@ -83,55 +85,76 @@ def test_check_page_input_messages_in_order():
     image = np.zeros((10, 10, 3), np.uint8)
     empty, full = np.zeros((10, 10), np.uint8), np.full((10, 10), 255, np.uint8)
     with pytest.raises(InpaintInputError, match=r"10x10 \(0.0 megapixels\), over this page's limit"):
-        app_mod.check_page_input(image, empty, max_pixels=99)
+        app_io.check_page_input(image, empty, max_pixels=99)
     with pytest.raises(InpaintInputError, match="nothing is painted"):
-        app_mod.check_page_input(image, empty, max_pixels=100)
+        app_io.check_page_input(image, empty, max_pixels=100)
     with pytest.raises(InpaintInputError, match="covers the whole photo"):
-        app_mod.check_page_input(image, full, max_pixels=100)
+        app_io.check_page_input(image, full, max_pixels=100)
     hole = empty.copy()
     hole[3, 3] = 255
-    app_mod.check_page_input(image, hole, max_pixels=100)
+    app_io.check_page_input(image, hole, max_pixels=100)
 
 
-def test_resolve_mode_and_view_region():
-    from gain_tf.inference import resolve_mode
+class FakeInpainter:
+    """Counts its network runs; "inpaints" by filling the hole with grey and predicts a gradient of
+    ones, and a fill order whose single block has closed the hole."""
+
+    def __init__(self, training_size=32):
+        self.training_size, self.config, self.runs = training_size, None, []
+
+    def run_one(self, image, hole):
+        self.runs.append(image.shape[:2])
+        filled = np.where(hole[..., None] > 0, 128, image).astype(np.uint8)
+        return {"inpainted": filled, "gradient": np.ones(image.shape[:2] + (2,), np.float32)}
+
+    def views(self, image, hole):
+        grid = 4
+        masks = np.ones((1, -(-image.shape[0] // grid), -(-image.shape[1] // grid)), np.float32)
+        return dict(self.run_one(image, hole), fill_order=(["structure_dil1_2"], masks, grid))
+
+
+def test_resolve_mode_and_the_view_box_from_one_run_per_region():
+    from gain_tf.anysize import inpaint_image, resolve_mode
     assert resolve_mode("auto", 32, 32, 32) == "full"
     assert resolve_mode("auto", 32, 33, 32) == "crop"
     assert resolve_mode("resize", 1000, 1000, 32) == "resize"
+    image = np.zeros((300, 400, 3), np.uint8)
     hole = np.zeros((300, 400), np.uint8)
     hole[10:14, 10:14] = 255                           # small region
     hole[200:230, 300:340] = 255                       # the largest: its crop window is shown
-    assert app_mod.view_region(hole, "full", 256) == (0, 0, 300, 400)
-    y0, x0, y1, x1 = app_mod.view_region(hole, "auto", 32)
-    assert (y0, x0, y1, x1) == (200 - 40, 300 - 40, 230 + 40, 340 + 40)
-    assert app_mod.view_region(hole, "crop", 32, margin=5) == (195, 295, 235, 345)
+    model = FakeInpainter(256)
+    done = inpaint_image(model, image, hole, mode="full", views=True)
+    assert done.mode == "full" and done.view_box == (0, 0, 300, 400) and model.runs == [(300, 400)]
+    assert done.seen.shape == (300, 400, 3) and done.fill_order[1].shape == (1, 75, 100)
+    model = FakeInpainter(32)
+    done = inpaint_image(model, image, hole, views=True)
+    assert done.mode == "crop" and len(done.boxes) == 2 and len(model.runs) == 2
+    assert done.view_box == (200 - 40, 300 - 40, 230 + 40, 340 + 40)
+    assert done.seen.shape == (29, 32, 3) and done.seen_hole.shape == (29, 32)   # scaled to 32
+    assert done.seen_gradient.shape == (29, 32, 2) and done.fill_order[1].shape == (1, 8, 8)
+    assert inpaint_image(FakeInpainter(32), image, hole, mode="crop", margin=5).view_box == (
+        195, 295, 235, 345)
+    small = np.zeros((100, 50), np.uint8)
+    small[0, 0] = 255                                  # one pixel stays a hole at 1/4 scale
+    done = inpaint_image(FakeInpainter(25), np.zeros((100, 50, 3), np.uint8), small, mode="resize")
+    assert done.seen.shape == (25, 12, 3) and done.seen_hole[0, 0] == 255
+    assert done.seen_hole.sum() == 255 and done.fill_order is None     # views=False
 
 
 def test_gradient_view_two_channels_edges_and_zeros():
     g = np.zeros((40, 600, 2), np.float32)
     g[:, 300:, 0] = 1.0                                # magnitude 1 on the right half
     hole = np.zeros((40, 600), np.uint8)
-    view = app_mod.gradient_view(g, max_side=300)
+    view = pictures.gradient_view(g, max_side=300)
     assert view.dtype == np.uint8 and view.shape == (20, 300, 3)
     assert view[:, 200:].mean() > 3 * view[:, :100].mean()
-    with_outline = app_mod.gradient_view(g, np.pad(np.full((10, 10), 255, np.uint8),
+    with_outline = pictures.gradient_view(g, np.pad(np.full((10, 10), 255, np.uint8),
                                                    ((15, 15), (100, 490))), max_side=300)
     assert (with_outline == 255).all(axis=-1).any()    # the hole's white outline
-    assert app_mod.gradient_view(np.zeros((8, 8, 2), np.float32), hole[:8, :8]).max() <= 10
-    edges = app_mod.gradient_view(np.full((8, 6, 1), 20.0, np.float32))   # edge logits
+    assert pictures.gradient_view(np.zeros((8, 8, 2), np.float32), hole[:8, :8]).max() <= 10
+    edges = pictures.gradient_view(np.full((8, 6, 1), 20.0, np.float32))   # edge logits
     assert edges.shape == (8 * 32, 6 * 32, 3) and edges.mean() > 100     # small maps enlarged
-    assert app_mod.gradient_view(np.zeros((8, 6, 1)), min_side=1).shape == (8, 6, 3)
-
-
-def test_fill_order_input_scales_down_only():
-    image = np.zeros((100, 50, 3), np.uint8)
-    hole = np.zeros((100, 50), np.uint8)
-    hole[0, 0] = 255                                   # one pixel stays a hole at 1/4 scale
-    small, small_hole = app_mod.fill_order_input(image, hole, 25)
-    assert small.shape == (25, 12, 3) and small_hole.shape == (25, 12)
-    assert small_hole[0, 0] == 255 and small_hole.sum() == 255
-    same, same_hole = app_mod.fill_order_input(image, hole, 256)
-    assert same is image and same_hole.shape == hole.shape
+    assert pictures.gradient_view(np.zeros((8, 6, 1)), min_side=1).shape == (8, 6, 3)
 
 
 def test_fill_order_strip_layout_and_shares():
@@ -144,12 +167,12 @@ def test_fill_order_strip_layout_and_shares():
     second[1:3, 1:3] = 0.0                             # half of the hole still open
     third = np.ones((4, 7), np.float32)
     names = ["structure_down2", "structure_dil1_2", "structure_dil1_4"]
-    strip = app_mod.fill_order_strip(image, hole, names, np.stack([first, second, third]),
-                                     tile=48, per_row=2)
+    strip = pictures.fill_order_strip(image, hole, names, np.stack([first, second, third]), 4,
+                                      tile=48, per_row=2)
     tile_h, tile_w = 32 + 30, 48                       # tile + label band
     assert strip.dtype == np.uint8
     assert strip.shape == (2 * tile_h + 6, 2 * tile_w + 6, 3)   # 4 tiles: input + 3 blocks
-    hole_rgb = np.array(app_mod.HOLE_RGB)
+    hole_rgb = np.array(pictures.HOLE_RGB)
 
     def open_share(r, c):
         t = strip[r * (tile_h + 6):r * (tile_h + 6) + 32, c * (tile_w + 6):c * (tile_w + 6) + 48]
@@ -158,28 +181,85 @@ def test_fill_order_strip_layout_and_shares():
     assert open_share(0, 0) == pytest.approx(open_share(0, 1)) == pytest.approx(1 / 3, abs=0.02)
     assert open_share(1, 0) == pytest.approx(1 / 6, abs=0.02) and open_share(1, 1) == 0
     with pytest.raises(ValueError):
-        app_mod.fill_order_strip(image, hole, names[:2], np.stack([first, second, third]))
+        pictures.fill_order_strip(image, hole, names[:2], np.stack([first, second, third]), 4)
 
 
-def test_fill_order_strip_from_the_tiny_export():
+def test_fill_order_strip_follows_the_models_grid():
+    """An eighth grid (num_downsamples=3) on a 20x28 photo, padded to 24x32: each cell covers 8x8
+    pixels, the padding's cells cut off. (The page hard-coded the quarter grid and stretched the
+    whole padded mask over the photo instead.)"""
+    image = np.full((20, 28, 3), 128, np.uint8)
+    hole = np.zeros((20, 28), np.uint8)
+    hole[8:20, 8:24] = 255
+    masks = np.ones((1, 3, 4), np.float32)
+    masks[0, 1:3, 1:3] = 0.0                           # cells (1..2, 1..2): pixels 8..19 x 8..23
+    strip = pictures.fill_order_strip(image, hole, ["structure_dil1_2"], masks, 8, tile=28)
+    block = strip[:20, 28 + 6:2 * 28 + 6]              # the second tile, at scale 1
+    open_px = np.abs(block.astype(int) - np.array(pictures.HOLE_RGB)).sum(-1) < 60
+    np.testing.assert_array_equal(open_px, hole > 0)
+
+
+def test_views_follow_num_downsamples():
+    """The fill order comes back on the config's 1/2**num_downsamples grid, cut to the photo."""
+    import tensorflow as tf
+
+    from gain_tf.config import get_config
+    from gain_tf.inference import Inpainter
+    from gain_tf.models import GAINGenerator
+    tf.keras.utils.set_random_seed(0)
+    generator = GAINGenerator(get_config("tiny", num_downsamples=3))
+    inpainter = Inpainter.from_generator(generator)
+    image = np.random.default_rng(0).integers(0, 256, (40, 60, 3), dtype=np.uint8)
+    hole = np.zeros((40, 60), np.uint8)
+    hole[10:30, 16:44] = 255
+    names, masks, grid = inpainter.views(image, hole)["fill_order"]
+    assert grid == 8 and masks.shape == (len(names), 5, 8)
+
+
+def count_runs(inpainter) -> list:
+    """Wraps ``inpainter``'s two signature functions so that each network run is recorded."""
+    runs = []
+
+    def counted(fn, name):
+        return lambda **kw: runs.append(name) or fn(**kw)
+    inpainter._fn = counted(inpainter._fn, "serving_default")
+    inpainter.fill_order_fn = counted(inpainter.fill_order_fn, "fill_order")
+    return runs
+
+
+def test_a_request_runs_the_generator_once_per_region(tmp_path):
+    from gain_tf.images import read_image
     from gain_tf.inference import load_saved_model
     from tests.fixtures_model import tiny_export_dir
 
     inpainter = load_saved_model(tiny_export_dir())
-    assert inpainter.fill_order_fn is not None, "the tiny export has no fill_order signature"
+    runs = count_runs(inpainter)
     rng = np.random.default_rng(0)
-    image = rng.integers(0, 256, (30, 44, 3), dtype=np.uint8)
-    hole = np.zeros((30, 44), np.uint8)
-    hole[8:22, 10:30] = 255
-    small, small_hole = app_mod.fill_order_input(image, hole, inpainter.training_size)
-    names, masks = inpainter.fill_order(small, small_hole)
-    strip = app_mod.fill_order_strip(small, small_hole, names, masks)
-    assert len(names) == masks.shape[0] >= 2
-    assert strip.ndim == 3 and strip.shape[0] > app_mod.TILE and strip.std() > 10
+    photo = rng.integers(0, 256, (30, 44, 3), dtype=np.uint8)
+    layer = np.zeros((30, 44, 4), np.uint8)
+    layer[8:22, 10:30, 3] = 255
+    recorder = app_io.RunRecorder(str(tmp_path))
+    paths, status = app_mod.answer(inpainter, {"background": photo, "layers": [layer]}, "full",
+                                   recorder)
+    assert runs == ["fill_order"], runs                 # the result and the views: one run
+    assert "(full mode)" in status and set(paths) == {
+        "fill_order", "gradient", "input", "inpainted", "mask"}
+    result = read_image(paths["inpainted"])
+    known = layer[..., 3] == 0
+    np.testing.assert_array_equal(result[known], photo[known])
+    strip = read_image(paths["fill_order"])
+    assert strip.shape[0] > pictures.TILE and strip.std() > 10
+    runs.clear()                                        # a large photo: crop mode, two regions
+    big = rng.integers(0, 256, (150, 200, 3), dtype=np.uint8)
+    layer = np.zeros((150, 200, 4), np.uint8)
+    layer[5:12, 5:12, 3] = 255
+    layer[120:140, 150:190, 3] = 255
+    _, status = app_mod.answer(inpainter, {"background": big, "layers": [layer]}, "auto", recorder)
+    assert "(crop mode)" in status and sorted(runs) == ["fill_order", "serving_default"], runs
 
 
 def test_run_recorder_keeps_the_last_runs(tmp_path):
-    rec = app_mod.RunRecorder(str(tmp_path), keep=3)
+    rec = app_io.RunRecorder(str(tmp_path), keep=3)
     dirs = []
     for i in range(5):
         d = rec.new_dir()
@@ -195,7 +275,7 @@ def test_prepare_environment_points_temp_files_into_the_output_dir(tmp_path, mon
     for name in ("GRADIO_TEMP_DIR", "GRADIO_ANALYTICS_ENABLED", "TMPDIR"):
         monkeypatch.setenv(name, "unchanged")
     monkeypatch.setattr(tempfile, "tempdir", tempfile.tempdir)
-    out = app_mod.prepare_environment(str(tmp_path / "out"))
+    out = app_io.prepare_environment(str(tmp_path / "out"))
     assert out == str(tmp_path / "out")
     assert os.environ["GRADIO_TEMP_DIR"] == os.path.join(out, "gradio_tmp")
     assert os.environ["GRADIO_ANALYTICS_ENABLED"] == "False"
@@ -211,7 +291,7 @@ def test_main_missing_model_is_one_line(tmp_path, capsys):
     fv(["app", f"--saved_model={tmp_path / 'nope'}", f"--output_dir={tmp_path / 'out'}"])
     assert app_mod.main(["app"], fv) == 1
     err = capsys.readouterr().err.strip()
-    assert err.count("\n") == 0 and "SavedModel directory not found" in err
+    assert err.count("\n") == 0 and f"{tmp_path / 'nope'}: no such model file or SavedModel" in err
     assert not (tmp_path / "out").exists()
 
 

@@ -18,7 +18,9 @@ from gain_tf import deploy
 from gain_tf.deploy import check as deploy_check
 from gain_tf.deploy import convert as deploy_convert
 from gain_tf.images import read_image, write_png
-from gain_tf.inference import InpaintInputError, composite_uint8, pad_to_multiple
+from gain_tf import inference
+from gain_tf.anysize import InpaintInputError
+from gain_tf.serving import composite_uint8, pad_to_multiple
 from gain_tf.masks import valid_from_hole_mask
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -55,7 +57,7 @@ def exports(tmp_path_factory):
     paths = {"saved_model": str(root / "saved_model"), "tflite": str(root / "tiny.tflite"),
              "tflite16": str(root / "tiny16.tflite"), "root": root}
     assert run_export(f"--model_dir={DEMO}", f"--export_dir={paths['saved_model']}") == 0
-    paths["source"] = deploy.load_model(paths["saved_model"])
+    paths["source"] = inference.load_model(paths["saved_model"])
     deploy.export_model(paths["source"], paths["tflite"], "tflite")
     assert run_export(f"--model_dir={DEMO}", "--format=tflite", "--tflite_float16",
                       f"--output={paths['tflite16']}") == 0
@@ -152,7 +154,7 @@ def test_onnx_agrees_with_the_saved_model_at_any_size(onnx_path, saved_model_fn)
     assert all(isinstance(d, str) for d in dims["image"][:3]), dims          # dynamic N, H, W
     session = ort.InferenceSession(onnx_path, providers=["CPUExecutionProvider"])
     assert sorted(o.name for o in session.get_outputs()) == ["gradient", "inpainted"]
-    adapter = deploy.load_model(onnx_path)            # the config travels in the metadata
+    adapter = inference.load_model(onnx_path)            # the config travels in the metadata
     assert adapter.config.name == "tiny" and adapter.training_size == SIZE
     for n, h, w in ((2, SIZE, SIZE), (1, 45, 77), (1, 100, 72)):
         (image, mask), = deploy_check.check_examples([(n, h, w)], seed=11)
@@ -281,7 +283,7 @@ def test_tflite_fixed_size_in_the_cli_and_the_adapter(exports, photo, capsys):
     assert one_error_line(capsys) == (f"error: {image_path}: {exports['tflite']} takes images up to "
                                       "64x64 (its fixed size, --image_size at export); got 130x150: use "
                                       "--mode=crop or --mode=resize")
-    model = deploy.load_model(exports["tflite"])
+    model = inference.load_model(exports["tflite"])
     assert model.training_size == SIZE and model.config is None
     with pytest.raises(InpaintInputError, match="takes images up to 64x64"):
         model(image[None], hole[None, ..., None].astype(np.uint8))
@@ -315,8 +317,8 @@ def test_model_flag_errors(exports, photo, capsys, tmp_path):
     assert one_error_line(capsys) == "error: give at most one of --model, --saved_model or --model_dir"
     assert not (tmp_path / "o.png").exists()
     # --model=<folder> is the SavedModel path that tests/test_inpaint_cli.py runs as --saved_model.
-    assert deploy.model_format(exports["saved_model"]) == "saved_model"
-    assert deploy.model_format(exports["tflite"]) == "tflite"
+    assert inference.model_format(exports["saved_model"]) == "saved_model"
+    assert inference.model_format(exports["tflite"]) == "tflite"
 
 
 # --------------------------------------------------------------- docs/deploy.md: runtime only

@@ -1,18 +1,18 @@
-"""gain_tf.inference: the symmetric padding, loading a generator from a run folder, clear errors."""
+"""gain_tf.inference, serving and anysize: the symmetric padding, loading a model, clear errors, photos of any size."""
 import os
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from gain_tf import inference
+from gain_tf import anysize, inference, serving
 from gain_tf.config import get_config
 from tests.fixtures_model import tiny_generator, tiny_model_dir
 
 
 def test_pad_to_multiple_is_symmetric_for_any_size():
     x = np.arange(3 * 2).reshape(1, 3, 2, 1)
-    got = inference.pad_to_multiple(tf.constant(x), 8).numpy()
+    got = serving.pad_to_multiple(tf.constant(x), 8).numpy()
     assert got.shape == (1, 8, 8, 1)
     want = np.pad(np.pad(x, ((0, 0), (0, 3), (0, 2), (0, 0)), mode="symmetric"),
                   ((0, 0), (0, 2), (0, 4), (0, 0)), mode="symmetric")
@@ -41,7 +41,14 @@ def test_load_errors_name_the_path(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"ckpt-99"):
         inference.load_generator(tiny_model_dir(), checkpoint=str(tmp_path / "ckpt-99"))
     with pytest.raises(FileNotFoundError, match="not a SavedModel"):
-        inference.load_saved_model(str(empty))
+        inference.load_model(str(empty))
+    for name in ("model.h5", "model"):          # anything but a folder, .tflite or .onnx
+        (tmp_path / name).write_bytes(b"x")
+        with pytest.raises(ValueError, match=f"^{tmp_path / name}: unknown model format") as info:
+            inference.load_model(str(tmp_path / name))
+        assert "\n" not in str(info.value)
+    with pytest.raises(FileNotFoundError, match=r"nope\.onnx: no such model file"):
+        inference.load_model(str(tmp_path / "nope.onnx"))
     # A checkpoint of another architecture: a clear error naming the checkpoint.
     (empty / "config.json").write_text(get_config("tiny", image_channels=6).to_json())
     ckpt = os.path.join(tiny_model_dir(), "checkpoints")
@@ -74,7 +81,7 @@ def test_hole_boxes_cover_every_hole_pixel_once():
     hole[10:20, 10:30] = True                   # near the corner
     hole[200:205, 300:390] = True               # far away: its own box
     hole[40:50, 60:70] = True                   # close to the first: merged with it
-    boxes = inference.hole_boxes(hole, min_size=64)
+    boxes = anysize.hole_boxes(hole, min_size=64)
     assert len(boxes) == 2
     count = np.zeros(hole.shape, int)
     for y0, x0, y1, x1 in boxes:
@@ -84,17 +91,17 @@ def test_hole_boxes_cover_every_hole_pixel_once():
     assert np.all(count[hole] == 1) and count.max() == 1
     (y0, x0, y1, x1), = [b for b in boxes if b[0] > 100]
     assert (y0, y1, x0, x1) == (200 - 90, 205 + 90, 300 - 90, 400)   # margin = region's longer side
-    assert inference.hole_boxes(hole[:100, :100], margin=500) == [(0, 0, 100, 100)]
+    assert anysize.hole_boxes(hole[:100, :100], margin=500) == [(0, 0, 100, 100)]
 
 
 def test_crop_window_over_the_whole_image_is_bit_identical_to_full(demo_model):
     image, hole = scene_with_holes(64)                            # the training size
-    full, grad_full = inference.inpaint_image(demo_model, image, hole, mode="full")
-    crop, grad_crop = inference.inpaint_image(demo_model, image, hole, mode="crop", margin=64)
-    np.testing.assert_array_equal(crop, full)
-    np.testing.assert_array_equal(grad_crop, grad_full)
-    auto, _ = inference.inpaint_image(demo_model, image, hole)    # auto: full at this size
-    np.testing.assert_array_equal(auto, full)
+    full = anysize.inpaint_image(demo_model, image, hole, mode="full")
+    crop = anysize.inpaint_image(demo_model, image, hole, mode="crop", margin=64)
+    np.testing.assert_array_equal(crop.image, full.image)
+    np.testing.assert_array_equal(crop.gradient, full.gradient)
+    auto = anysize.inpaint_image(demo_model, image, hole)    # auto: full at this size
+    np.testing.assert_array_equal(auto.image, full.image)
 
 
 @pytest.mark.parametrize("size", [96, 128])
@@ -104,7 +111,7 @@ def test_real_crops_keep_known_pixels_and_are_no_worse_than_full(demo_model, siz
     1.5-4× the scale it was trained at)."""
     image, hole = scene_with_holes(size)
     h = hole > 0
-    outs = {m: inference.inpaint_image(demo_model, image, hole, mode=m)[0]
+    outs = {m: anysize.inpaint_image(demo_model, image, hole, mode=m).image
             for m in ("full", "crop", "resize")}
     err = {m: np.abs(o.astype(int) - image.astype(int))[h].mean() for m, o in outs.items()}
     for mode, out in outs.items():
@@ -112,42 +119,44 @@ def test_real_crops_keep_known_pixels_and_are_no_worse_than_full(demo_model, siz
         np.testing.assert_array_equal(out[~h], image[~h], err_msg=mode)
         assert np.any(out[h] != image[h]), mode
     assert err["crop"] <= err["full"] + 1.0, err
-    np.testing.assert_array_equal(inference.inpaint_image(demo_model, image, hole)[0], outs["crop"])
+    np.testing.assert_array_equal(anysize.inpaint_image(demo_model, image, hole).image, outs["crop"])
 
 
 def test_bad_input_and_memory_limit_are_one_clear_error(demo_model):
     image, hole = scene_with_holes(64)
-    with pytest.raises(inference.InpaintInputError, match="no hole pixels"):
-        inference.inpaint_image(demo_model, image, np.zeros_like(hole))
-    with pytest.raises(inference.InpaintInputError, match="covers the whole image"):
-        inference.inpaint_image(demo_model, image, np.full_like(hole, 255))
-    with pytest.raises(inference.InpaintInputError, match=r"megapixels.*--max_pixels"):
-        inference.inpaint_image(demo_model, image, hole, max_pixels=1000)
-    with pytest.raises(inference.InpaintInputError, match=r"GiB.*--max_memory_gb.*--mode=crop"):
-        inference.inpaint_image(demo_model, image, hole, mode="full", max_memory_gb=1e-4)
-    with pytest.raises(inference.InpaintInputError, match="--mode"):
-        inference.inpaint_image(demo_model, image, hole, mode="tiles")
+    with pytest.raises(anysize.InpaintInputError, match="no hole pixels"):
+        anysize.inpaint_image(demo_model, image, np.zeros_like(hole))
+    with pytest.raises(anysize.InpaintInputError, match="covers the whole image"):
+        anysize.inpaint_image(demo_model, image, np.full_like(hole, 255))
+    with pytest.raises(anysize.InpaintInputError, match=r"megapixels.*--max_pixels"):
+        anysize.inpaint_image(demo_model, image, hole, max_pixels=1000)
+    with pytest.raises(anysize.InpaintInputError, match=r"GiB.*--max_memory_gb.*--mode=crop"):
+        anysize.inpaint_image(demo_model, image, hole, mode="full", max_memory_gb=1e-4)
+    with pytest.raises(anysize.InpaintInputError, match="--mode"):
+        anysize.inpaint_image(demo_model, image, hole, mode="tiles")
     # The estimate is dominated by attention's (H/8·W/8)² scores at photo sizes.
     paper = get_config("paper")
-    big = inference.estimate_full_memory(3000, 4000, paper)
+    big = anysize.estimate_full_memory(3000, 4000, paper)
     assert 140 * 2 ** 30 < big < 1024 * 2 ** 30   # one score tensor alone is 140 GB
-    assert inference.estimate_full_memory(256, 256, paper) < 2 ** 30
+    assert anysize.estimate_full_memory(256, 256, paper) < 2 ** 30
 
 
 def test_fill_order_shows_branch_one_filling_the_hole(demo_model):
     from tests.fixtures_model import tiny_export_dir, tiny_inpainter
     image, hole = scene_with_holes(64)
     hole[16:48, 20:44] = 255                      # a hole that survives the stride-2 blocks
-    names, masks = demo_model.fill_order(image, hole)
+    views = demo_model.views(image, hole)
+    names, masks, grid = views["fill_order"]
+    np.testing.assert_array_equal(views["inpainted"], demo_model.run_one(image, hole)["inpainted"])
     cfg = demo_model.config.model
     assert names[0] == "structure_down2" and len(names) == 1 + 4 * cfg.structure_dilation_blocks
-    assert masks.shape == (len(names), 16, 16)
+    assert grid == 4 and masks.shape == (len(names), 16, 16)
     holes = (1 - masks).sum(axis=(1, 2))
     assert holes[0] > 0 and holes[-1] == 0 and np.all(np.diff(holes) <= 0)
     # The SavedModel's fill_order signature gives what the in-memory model gives.
     saved = inference.load_saved_model(tiny_export_dir())
-    names2, masks2 = saved.fill_order(image, hole)
-    names3, masks3 = tiny_inpainter().fill_order(image, hole)
+    names2, masks2, _ = saved.views(image, hole)["fill_order"]
+    names3, masks3, _ = tiny_inpainter().views(image, hole)["fill_order"]
     assert names2 == names3 and names2[0] == "structure_down2"
     np.testing.assert_array_equal(masks2, masks3)
 
@@ -157,8 +166,8 @@ def test_a_small_hole_gets_a_centred_box_of_the_minimum_size():
     and off-centre when the far edge was computed from the already moved near edge)."""
     hole = np.zeros((500, 400), bool)
     hole[200:210, 150:160] = True
-    assert inference.hole_boxes(hole, margin=0, min_size=64) == [(173, 123, 237, 187)]
-    assert inference._grow(400, 410, 256, 4000) == (277, 533)
-    assert inference._grow(0, 10, 64, 4000) == (0, 64)              # at the border: shifted inside
-    assert inference._grow(3990, 4000, 64, 4000) == (3936, 4000)
-    assert inference._grow(5, 20, 64, 30) == (0, 30)                 # the image is smaller
+    assert anysize.hole_boxes(hole, margin=0, min_size=64) == [(173, 123, 237, 187)]
+    assert anysize._grow(400, 410, 256, 4000) == (277, 533)
+    assert anysize._grow(0, 10, 64, 4000) == (0, 64)              # at the border: shifted inside
+    assert anysize._grow(3990, 4000, 64, 4000) == (3936, 4000)
+    assert anysize._grow(5, 20, 64, 30) == (0, 30)                 # the image is smaller

@@ -7,9 +7,10 @@ import time
 import tensorflow as tf
 
 from gain_tf.deploy.check import check_against, check_examples
-from gain_tf.deploy.runtime import ONNX_CONFIG_KEY, load_model
+from gain_tf.deploy.runtime import ONNX_CONFIG_KEY
 from gain_tf.images import atomic_write_bytes
-from gain_tf.inference import Inpainter
+from gain_tf.inference import Inpainter, load_model
+from gain_tf.serving import serving_specs
 
 FORMATS = {"tflite": ".tflite", "onnx": ".onnx"}
 ONNX_OPSET = 17
@@ -19,13 +20,6 @@ ONNX_OPSET = 17
 # loads it, so only these cheap passes are kept.
 ONNX_OPTIMIZERS = ("fold_constants", "merge_duplication", "reshape_optimizer", "remove_identity",
                    "remove_back_to_back")
-
-
-def serving_specs(image_size=None, batch=None) -> tuple:
-    """The SavedModel's input signature (uint8 ``image [N,H,W,3]``, ``mask [N,H,W,1]``), with
-    H = W = ``image_size`` and N = ``batch`` fixed when given (None: dynamic)."""
-    return (tf.TensorSpec([batch, image_size, image_size, 3], tf.uint8, name="image"),
-            tf.TensorSpec([batch, image_size, image_size, 1], tf.uint8, name="mask"))
 
 
 def _traced(inpainter: Inpainter, specs):

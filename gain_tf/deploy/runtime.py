@@ -1,11 +1,11 @@
-"""Exported models behind the Inpainter interface: a SavedModel folder, a .tflite file (TFLite interpreter) or an .onnx file (onnxruntime)."""
+"""TFLite and ONNX exports behind the Inpainter interface: a .tflite file (TFLite interpreter) or an .onnx file (onnxruntime); :func:`gain_tf.inference.load_model` picks one by path."""
 from __future__ import annotations
-
-import os
 
 import numpy as np
 
-from gain_tf.inference import SIGNATURE_KEY, InpaintInputError, Inpainter, load_saved_model
+from gain_tf.anysize import InpaintInputError
+from gain_tf.inference import Inpainter
+from gain_tf.serving import SIGNATURE_KEY
 
 ONNX_CONFIG_KEY = "gain_tf_config"   # written by gain_tf.deploy.convert.onnx_bytes
 
@@ -33,14 +33,14 @@ class TFLiteInpainter(Inpainter):
 
     The model's input size S × S is fixed: smaller inputs are mirror-padded to it bottom / right
     (as the SavedModel pads to its multiple) and the outputs cropped back, so known pixels stay
-    bit-exact; larger ones raise :class:`gain_tf.inference.InpaintInputError` (the crop and
-    resize modes of :func:`gain_tf.inference.inpaint_image` scale inputs to ``training_size``
+    bit-exact; larger ones raise :class:`gain_tf.anysize.InpaintInputError` (the crop and
+    resize modes of :func:`gain_tf.anysize.inpaint_image` scale inputs to ``training_size``
     = S, so they always fit). Batches run one image at a time (the export's batch is 1).
 
     ``xnnpack=False`` (default) runs TFLite's built-in kernels, what the export's self-check
     runs (and what TF 2.15's signature runner does unless ``allocate_tensors`` was called first);
     ``xnnpack=True`` applies the XNNPACK delegate, whose float arithmetic can flip a mask-shrinkage
-    decision of GAIN (README, "Deploy").
+    decision of GAIN (docs/deploy.md).
     """
 
     def __init__(self, path: str, num_threads=None, xnnpack: bool = False):
@@ -119,27 +119,3 @@ class OnnxInpainter(Inpainter):
     def __call__(self, image, mask) -> dict:
         image, mask = _uint8_batch(image, mask)
         return dict(zip(self._outputs, self._session.run(self._outputs, {"image": image, "mask": mask})))
-
-
-def model_format(path: str) -> str:
-    """``'saved_model'``, ``'tflite'`` or ``'onnx'`` for a model path (by folder / extension);
-    ``FileNotFoundError`` / ``ValueError`` naming ``path`` otherwise."""
-    if os.path.isdir(path):
-        return "saved_model"
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"{path}: no such model file or SavedModel folder")
-    ext = os.path.splitext(path)[1].lower()
-    formats = {".tflite": "tflite", ".onnx": "onnx"}
-    if ext not in formats:
-        raise ValueError(f"{path}: unknown model format {ext or '(no extension)'}: expected a "
-                         "SavedModel folder, a .tflite or an .onnx file")
-    return formats[ext]
-
-
-def load_model(path: str, num_threads=None) -> Inpainter:
-    """An :class:`Inpainter` for a SavedModel folder, a ``.tflite`` or an ``.onnx`` file (see
-    :func:`model_format`); ``num_threads`` is passed to the TFLite / onnxruntime runtime."""
-    fmt = model_format(path)
-    if fmt == "saved_model":
-        return load_saved_model(path)
-    return (TFLiteInpainter if fmt == "tflite" else OnnxInpainter)(path, num_threads)

@@ -25,11 +25,12 @@ import numpy as np
 from gain_tf.data import eval_dataset
 from gain_tf.evaluation.baselines import inpaint_navier_stokes, inpaint_telea
 from gain_tf.evaluation.fid import InceptionActivations, frechet_distance, load_inception
-from gain_tf.evaluation.report import make_grid, masked_input_picture, write_tables
+from gain_tf.evaluation.report import write_tables
 from gain_tf.evaluation.scores import (_as_batch, _ratio, gradient_hole_sums, image_gradient_np, psnr,
                                        relative_l1_sums, ssim)
 from gain_tf.images import to_uint8, write_png
 from gain_tf.masks import BUCKETS, bucket_name, hole_mask_from_valid
+from gain_tf.pictures import make_grid, masked_input_picture
 from gain_tf.progress import Progress
 
 TELEA = "Telea"

@@ -1,5 +1,4 @@
-"""Pictures and tables of evaluation results: grids, per-bucket and wide per-variant tables."""
-# Pictures are uint8 RGB; ``valid`` masks follow the library convention (1 = known, 0 = hole).
+"""Tables of evaluation results: per-bucket and wide per-variant tables (the grids are :mod:`gain_tf.pictures`')."""
 # Table rows are the dicts of :meth:`gain_tf.evaluation.protocol.BucketMetrics.rows`. Every file is
 # written atomically.
 from __future__ import annotations
@@ -10,87 +9,8 @@ import math
 import os
 from typing import Iterable, Mapping, Optional, Sequence
 
-import cv2
-import numpy as np
-
 from gain_tf.images import atomic_write_bytes
 from gain_tf.masks import bucket_name
-
-
-# ------------------------------------------------------------------------------------------ pictures
-def masked_input_picture(image_uint8, valid) -> np.ndarray:
-    """The network's input as a picture: known pixels unchanged, holes white (255).
-
-    ``image_uint8`` ``[H, W, 3]`` or ``[B, H, W, 3]``; ``valid`` of the same rank with one channel
-    (or without the channel axis), 1 = known.
-    """
-    img = np.asarray(image_uint8)
-    v = np.asarray(valid)
-    if v.ndim == img.ndim - 1:
-        v = v[..., None]
-    return np.where(v > 0.5, img, 255).astype(np.uint8)
-
-
-def _to_rgb_uint8(img) -> np.ndarray:
-    a = np.asarray(img)
-    if a.dtype != np.uint8:
-        a = np.clip(np.round(a.astype(np.float64)), 0, 255).astype(np.uint8)
-    if a.ndim == 2:
-        a = a[..., None]
-    if a.shape[-1] == 1:
-        a = np.repeat(a, 3, axis=-1)
-    if a.ndim != 3 or a.shape[-1] != 3:
-        raise ValueError(f"expected an image [H, W], [H, W, 1] or [H, W, 3], got shape {a.shape}")
-    return a
-
-
-def make_grid(rows_of_images: Sequence[Sequence[np.ndarray]], labels: Optional[Sequence[str]] = None,
-              separator: int = 2) -> np.ndarray:
-    """Composes a uint8 RGB picture: one grid row per entry of ``rows_of_images``, one column per image
-    (e.g. masked input | GAIN | Telea | ground truth), ``separator``-px white lines between cells.
-
-    Cells are padded (white, bottom/right) to the largest image; gray images are shown as RGB,
-    float images are taken as [0, 255]. ``labels`` (one per column) adds a white header strip with the
-    column names in black.
-    """
-    rows = [[_to_rgb_uint8(im) for im in row] for row in rows_of_images]
-    if not rows or not any(rows):
-        raise ValueError("make_grid needs at least one image")
-    ncols = max(len(r) for r in rows)
-    ch = max(im.shape[0] for r in rows for im in r)
-    cw = max(im.shape[1] for r in rows for im in r)
-    s = int(separator)
-    header = 0
-    if labels:
-        if len(labels) > ncols:
-            raise ValueError(f"{len(labels)} labels for {ncols} columns")
-        header = 22
-    height = header + len(rows) * ch + (len(rows) - 1) * s
-    width = ncols * cw + (ncols - 1) * s
-    grid = np.full((height, width, 3), 255, np.uint8)
-    for j, label in enumerate(labels or []):
-        scale = 0.45
-        (tw, _), _ = cv2.getTextSize(str(label), cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
-        if tw > cw - 4:  # shrink the label to fit a narrow column
-            scale *= max(cw - 4, 1) / tw
-            (tw, _), _ = cv2.getTextSize(str(label), cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
-        x0 = j * (cw + s) + max(0, (cw - tw) // 2)
-        cv2.putText(grid, str(label), (x0, header - 7), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 1,
-                    cv2.LINE_AA)
-    for i, row in enumerate(rows):
-        y0 = header + i * (ch + s)
-        for j, im in enumerate(row):
-            x0 = j * (cw + s)
-            grid[y0:y0 + im.shape[0], x0:x0 + im.shape[1]] = im
-    return grid
-
-
-def comparison_grid(gt, valid, outputs: Mapping[str, np.ndarray]) -> np.ndarray:
-    """The same examples across methods, labelled: one row per image of ``gt`` ``[N, H, W, 3]``,
-    masked input | each of ``outputs`` (name -> ``[N, H, W, 3]``, in their order) | ground truth."""
-    rows = [[masked_input_picture(gt[i], valid[i])] + [outputs[n][i] for n in outputs] + [gt[i]]
-            for i in range(gt.shape[0])]
-    return make_grid(rows, ["masked input"] + list(outputs) + ["ground truth"])
 
 
 # ------------------------------------------------------------------------------ per-bucket tables

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from gain_tf.evaluation import baselines
-from gain_tf.evaluation.report import masked_input_picture
+from gain_tf.pictures import masked_input_picture
 
 
 @pytest.mark.parametrize("fn", [baselines.inpaint_telea, baselines.inpaint_navier_stokes])

@@ -1,5 +1,4 @@
-"""gain_tf.evaluation.report: masked-input pictures, grids, the per-bucket Markdown / CSV tables and
-the wide per-variant table."""
+"""gain_tf.evaluation.report: the per-bucket Markdown / CSV tables and the wide per-variant table."""
 import csv
 import os
 
@@ -9,37 +8,6 @@ import pytest
 from gain_tf.evaluation import report
 from gain_tf.evaluation.protocol import BucketMetrics
 from tests.evaluation.references import pairs
-
-
-# ------------------------------------------------------------------------------------------ pictures
-def test_masked_input_picture_holes_white():
-    img = np.full((2, 4, 4, 3), 7, np.uint8)
-    valid = np.ones((2, 4, 4, 1), np.float32)
-    valid[1, :2] = 0
-    pic = report.masked_input_picture(img, valid)
-    assert np.all(pic[1, :2] == 255) and np.all(pic[1, 2:] == 7) and np.all(pic[0] == 7)
-
-
-def test_make_grid_shape_and_separators():
-    a = np.zeros((16, 20, 3), np.uint8)
-    gray = np.zeros((16, 20), np.uint8)
-    grid = report.make_grid([[a, a, gray, a], [a, a, a, a]], separator=2)
-    assert grid.shape == (2 * 16 + 2, 4 * 20 + 3 * 2, 3) and grid.dtype == np.uint8
-    assert np.all(grid[16:18] == 255) and np.all(grid[:, 20:22] == 255)  # white separators
-    assert np.all(grid[:16, :20] == 0)
-    labelled = report.make_grid([[a, a]], labels=["input", "GAIN"])
-    assert labelled.shape[1] == 2 * 20 + 2 and labelled.shape[0] > 16
-    assert np.all(labelled[-16:, :20] == 0)
-
-
-def test_comparison_grid_is_masked_input_outputs_ground_truth():
-    out, gt = pairs(seed=9, n=2, h=16, w=20)
-    valid = np.ones((2, 16, 20, 1), np.float32)
-    valid[:, 4:10, 5:12] = 0
-    outputs = {"b": out, "a": gt}  # columns keep the mapping's order
-    got = report.comparison_grid(gt, valid, outputs)
-    rows = [[report.masked_input_picture(gt[i], valid[i]), out[i], gt[i], gt[i]] for i in range(2)]
-    np.testing.assert_array_equal(got, report.make_grid(rows, ["masked input", "b", "a", "ground truth"]))
 
 
 # ------------------------------------------------------------------------------ per-bucket tables
