@@ -1,10 +1,13 @@
-"""Session set-up shared by all tests: two logical CPU devices, so tf.distribute tests can run.
+"""Session set-up shared by all tests: two logical CPU devices, so tf.distribute tests can run, and
+under pytest-xdist each worker's share of the cores as its TensorFlow thread pools (docs/speed.md).
 
 Must happen before TensorFlow initialises its devices, hence at import time of this conftest
 (pytest imports it before any test module). If devices are already initialised it does nothing.
 ``gain_tf`` is imported first: on TensorFlow >= 2.16 it selects tf-keras (TF_USE_LEGACY_KERAS=1)
 before anything can touch ``tf.keras`` (docs/stacks.md).
 """
+import os
+
 import gain_tf  # noqa: F401  (before TensorFlow: picks tf.keras on the modern stack)
 import tensorflow as tf
 
@@ -19,7 +22,20 @@ def _two_logical_cpus() -> None:
         pass
 
 
+def _worker_threads() -> None:
+    """Under ``pytest -n N`` each worker gets cores // N threads inside an op and as many ops side
+    by side, instead of TensorFlow's default of every core for both pools in every worker; one
+    process (``-n 0``) keeps the defaults. Subprocesses the tests start are not affected."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
+    if workers:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        threads = max(1, (cores or 1) // workers)
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+
+
 _two_logical_cpus()
+_worker_threads()
 
 # Grappler's graph optimisations take longer than the tiny graphs of the tests run (seconds per
 # traced train step); they change no result beyond round-off, so the test session skips them.

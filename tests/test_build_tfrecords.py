@@ -278,7 +278,7 @@ def _cli(*args):
 
 def test_bombs_empty_and_truncated_files_are_skipped_and_reported(tmp_path, capsys, monkeypatch):
     from gain_tf import images
-    from tests.test_images import bomb_jpeg, bomb_png
+    from tests.image_bombs import bomb_jpeg, bomb_png
     rng = np.random.default_rng(5)
     src = tmp_path / "src"
     _write(str(src / "good.png"), _img(rng))

@@ -7,7 +7,7 @@ from gain_tf.config import get_config
 from gain_tf.cost import PARTS, fixed_bytes, step_cost
 from gain_tf.ops import sn
 from gain_tf.train import Trainer, TrainOptions
-from tests.test_ablation_config import hand_flops
+from tests.hand_count import hand_flops
 
 SIZE = 32
 

@@ -1,7 +1,6 @@
 """gain_tf.data: training / evaluation pipelines from TFRecords and folders, determinism, distribution."""
 import os
 
-import cv2
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -10,42 +9,7 @@ from data_prep.build_tfrecords import build
 from gain_tf import data, train_masks
 from gain_tf.images import list_image_files
 from gain_tf import masks as M
-
-S = 32
-N_IMAGES = 12
-
-
-def _make_images(folder, n, rng, h=40, w=48):
-    os.makedirs(folder, exist_ok=True)
-    for i in range(n):
-        img = np.full((h, w, 3), (i * 20) % 256, np.uint8)  # each image has its own grey level
-        img[::2, ::3] = rng.integers(0, 256, 3, dtype=np.uint8)
-        cv2.imwrite(os.path.join(folder, f"img{i:02d}.png"), img)
-
-
-@pytest.fixture(scope="module")
-def dirs(tmp_path_factory):
-    root = tmp_path_factory.mktemp("data")
-    rng = np.random.default_rng(0)
-    _make_images(str(root / "src"), N_IMAGES, rng)
-    build("folder", str(root / "src"), str(root / "rec"), resolution=S, split="train", num_shards=3,
-          workers=1, progress=False)
-    build("folder", str(root / "src"), str(root / "val"), resolution=S, split="val", num_shards=2,
-          workers=1, progress=False)  # not shuffled: records in sorted file order
-    build("folder", str(root / "src"), str(root / "one"), resolution=S, split="train", num_shards=1,
-          workers=1, progress=False)
-    build("folder", str(root / "src"), str(root / "large"), resolution=S, split="train", num_shards=2,
-          keep_larger=True, fmt="jpeg", workers=1, progress=False)
-    for i in range(4):
-        hole = np.zeros((64, 64), np.uint8)
-        hole[8 * i:8 * i + 24, 10:40] = 255
-        os.makedirs(root / "masks", exist_ok=True)
-        cv2.imwrite(str(root / "masks" / f"{i}.png"), hole)
-    return root
-
-
-def _take(ds, n):
-    return [tf.nest.map_structure(lambda t: t.numpy(), b) for b in ds.take(n)]
+from tests.image_folders import N_IMAGES, S, dirs, make_images, take  # noqa: F401 (dirs is a fixture)
 
 
 def _check_batch(b, batch):
@@ -64,7 +28,7 @@ def test_list_image_files(dirs):
 def test_train_records_shapes_ranges_and_masks(dirs):
     ds = data.train_dataset(str(dirs / "rec"), 4, S, seed=1, mask_pool_size=64)
     assert ds.element_spec["image"].shape.as_list() == [4, S, S, 3]
-    batches = _take(ds, 6)  # more than one epoch: repeats
+    batches = take(ds, 6)  # more than one epoch: repeats
     for b in batches:
         _check_batch(b, 4)
     ratios = np.concatenate([M.hole_ratio(b["valid"]) for b in batches])
@@ -74,30 +38,30 @@ def test_train_records_shapes_ranges_and_masks(dirs):
 @pytest.mark.parametrize("source", ["rec", "large", "src"])
 def test_deterministic_mode_repeats_batches(dirs, source):
     def run():
-        return _take(data.train_dataset(str(dirs / source), 4, S, seed=7, deterministic=True, mask_pool_size=32,
-                                        include_filename=True), 4)
+        return take(data.train_dataset(str(dirs / source), 4, S, seed=7, deterministic=True, mask_pool_size=32,
+                                       include_filename=True), 4)
 
     a, b = run(), run()
     for x, y in zip(a, b):
         _check_batch(x, 4)
         for k in x:
             np.testing.assert_array_equal(x[k], y[k])
-    c = _take(data.train_dataset(str(dirs / source), 4, S, seed=8, deterministic=True, mask_pool_size=32), 1)
+    c = take(data.train_dataset(str(dirs / source), 4, S, seed=8, deterministic=True, mask_pool_size=32), 1)
     assert not np.array_equal(a[0]["image"], c[0]["image"])
 
 
 def test_one_epoch_without_repeat_sees_each_image_once(dirs):
     ds = data.train_dataset(str(dirs / "rec"), 3, S, seed=0, repeat=False, include_filename=True, mask_pool_size=16)
-    names = [n for b in _take(ds, 100) for n in b["filename"]]
+    names = [n for b in take(ds, 100) for n in b["filename"]]
     assert sorted(names) == sorted(f"img{i:02d}.png".encode() for i in range(N_IMAGES))
 
 
 def test_folder_source_skips_unreadable_and_mask_folder(dirs, tmp_path):
     src = tmp_path / "src"
-    _make_images(str(src), 3, np.random.default_rng(1))
+    make_images(str(src), 3, np.random.default_rng(1))
     (src / "broken.jpg").write_bytes(b"\xff\xd8 not really")
     ds = data.train_dataset(str(src), 2, S, masks=str(dirs / "masks"), seed=0, repeat=False, include_filename=True)
-    batches = _take(ds, 10)
+    batches = take(ds, 10)
     names = sorted(n for b in batches for n in b["filename"])
     assert len(names) == 2 and all(b"broken" not in n for n in names)  # 3 readable, drop_remainder
     for b in batches:
@@ -106,14 +70,14 @@ def test_folder_source_skips_unreadable_and_mask_folder(dirs, tmp_path):
 
 
 def test_fresh_free_form_masks_without_pool(dirs):
-    b = _take(data.train_dataset(str(dirs / "rec"), 2, S, seed=0, mask_pool_size=0, deterministic=True), 1)[0]
+    b = take(data.train_dataset(str(dirs / "rec"), 2, S, seed=0, mask_pool_size=0, deterministic=True), 1)[0]
     _check_batch(b, 2)
 
 
 def test_irregular_training_masks_in_the_pipeline(dirs):
     ds = data.train_dataset(str(dirs / "rec"), 4, S, masks="irregular", seed=2, deterministic=True,
                             mask_pool_size=50)
-    batches = _take(ds, 10)
+    batches = take(ds, 10)
     for b in batches:
         _check_batch(b, 4)
     ratios = np.concatenate([M.hole_ratio(b["valid"]) for b in batches])
@@ -128,7 +92,7 @@ def test_irregular_training_masks_in_the_pipeline(dirs):
 def test_eval_dataset_buckets_deterministic(dirs):
     bucket = (0.2, 0.3)
     ds = data.eval_dataset(str(dirs / "val"), S, bucket, count=10, seed=3, batch_size=4)
-    a = _take(ds, 10)
+    a = take(ds, 10)
     assert [len(b["filename"]) for b in a] == [4, 4, 2]
     names = [n.decode() for b in a for n in b["filename"]]
     assert names == [f"img{i:02d}.png" for i in range(10)]  # source order
@@ -137,18 +101,18 @@ def test_eval_dataset_buckets_deterministic(dirs):
     np.testing.assert_array_equal(valid, np.stack([M.bucket_mask(bucket, i, S, S, seed=3) for i in range(10)]))
     for b in a:
         assert b["image"].dtype == np.float32 and -1 <= b["image"].min() and b["image"].max() <= 1
-    b2 = _take(ds, 10)
+    b2 = take(ds, 10)
     for x, y in zip(a, b2):
         for k in x:
             np.testing.assert_array_equal(x[k], y[k])
     # an image folder gives the same pictures (resized and centre-cropped like the builder, PNG is lossless)
-    f = _take(data.eval_dataset(str(dirs / "src"), S, bucket, count=4, seed=3, batch_size=4), 1)[0]
+    f = take(data.eval_dataset(str(dirs / "src"), S, bucket, count=4, seed=3, batch_size=4), 1)[0]
     np.testing.assert_array_equal(f["image"], a[0]["image"])
 
 
 def test_eval_dataset_with_mask_dir(dirs):
     ds = data.eval_dataset(str(dirs / "val"), S, (0.1, 0.2), count=5, batch_size=5, mask_dir=str(dirs / "masks"))
-    b = _take(ds, 1)[0]
+    b = take(ds, 1)[0]
     assert b["valid"].shape == (5, S, S, 1)
     assert all(0.1 <= r < 0.2 for r in M.hole_ratio(b["valid"]))
 
@@ -161,7 +125,7 @@ def test_input_context_gives_disjoint_shards(dirs, source, shard):
         ds = data.train_dataset(str(dirs / source), 4, S, seed=0, repeat=False, input_context=ctx,
                                 include_filename=True, mask_pool_size=16)
         assert ds.element_spec["image"].shape[0] == 2  # per-replica batch of the global 4
-        seen.append({n for b in _take(ds, 100) for n in b["filename"]})
+        seen.append({n for b in take(ds, 100) for n in b["filename"]})
     assert seen[0] and seen[1] and not seen[0] & seen[1]
 
 
@@ -173,7 +137,7 @@ def test_mirrored_strategy_replicas_get_distinct_parts_of_the_batch(dirs):
     kw = dict(seed=5, deterministic=True, include_filename=True, mask_pool_size=16)
     dist = strategy.distribute_datasets_from_function(
         lambda ctx: data.train_dataset(str(dirs / "rec"), global_batch, S, input_context=ctx, **kw))
-    reference = _take(data.train_dataset(str(dirs / "rec"), global_batch, S, **kw), 2)
+    reference = take(data.train_dataset(str(dirs / "rec"), global_batch, S, **kw), 2)
     it = iter(dist)
     for ref in reference:
         per_replica = strategy.experimental_local_results(next(it))

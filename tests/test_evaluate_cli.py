@@ -4,7 +4,7 @@ import math
 from absl import flags
 
 from experiments import evaluate as cli
-from tests.evaluation.test_protocol import data_dir, read_csv  # noqa: F401 (a fixture)
+from tests.evaluation.image_folder import data_dir, read_csv  # noqa: F401 (a fixture)
 from tests.fixtures_model import tiny_export_dir
 
 

@@ -5,22 +5,7 @@ import tensorflow as tf
 
 from gain_tf.layers import GAIBlock, MaskShrink, PartialConv2D
 from tests.layer_checks import check_config_round_trip, check_jit, check_saved_model_round_trip
-from tests.test_gradient import numpy_erode
-from tests.test_partial_conv import reference_partial_conv
-
-
-def blob_valid(rng, b=3, h=16, w=16):
-    """Random smooth holes (discs) plus an all-valid and an all-hole sample."""
-    yy, xx = np.mgrid[0:h, 0:w]
-    valid = np.ones((b, h, w, 1), np.float32)
-    for n in range(b):
-        for _ in range(3):
-            cy, cx, r = rng.integers(0, h), rng.integers(0, w), rng.integers(2, 5)
-            valid[n, (yy - cy) ** 2 + (xx - cx) ** 2 <= r * r, 0] = 0.0
-    valid[1] = 1.0
-    if b > 2:
-        valid[2] = 0.0
-    return valid
+from tests.references import blob_valid, numpy_erode, reference_partial_conv
 
 
 def make_inputs(rng, b=3, h=16, w=16, ci=3, cg=4):

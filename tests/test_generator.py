@@ -76,7 +76,7 @@ def test_paper_preset_builds_with_the_architecture_counts():
     and the traced FLOPs of a 256² forward pass are the learned convolutions' plus < 2 % (masks,
     Sobel filters, attention)."""
     from gain_tf.flops import count_params, generator_flops
-    from tests.test_ablation_config import hand_count, hand_flops
+    from tests.hand_count import hand_count, hand_flops
     cfg = PRESETS["paper"]
     g = GAINGenerator(cfg)
     g((tf.zeros((1, 64, 64, 3)), tf.ones((1, 64, 64, 1))))

@@ -3,6 +3,7 @@ import numpy as np
 import tensorflow as tf
 
 from gain_tf.layers import GradientFilter, gradient_input, image_gradient
+from tests.references import numpy_erode
 from tests.layer_checks import check_config_round_trip, check_jit, check_saved_model_round_trip
 
 
@@ -21,17 +22,6 @@ def test_image_gradient_uses_the_gray_weights():
     img[..., 1] = np.arange(5, dtype=np.float32)[None, None, :]  # green ramp along x
     g = image_gradient(tf.constant(img)).numpy()[0, 2, 2]
     np.testing.assert_allclose(g, [0.587, 0.0], atol=1e-6)
-
-
-def numpy_erode(valid):
-    b, h, w, _ = valid.shape
-    p = np.zeros((b, h + 2, w + 2, 1), valid.dtype)
-    p[:, 1:-1, 1:-1] = valid
-    out = np.ones_like(valid)
-    for di in range(3):
-        for dj in range(3):
-            out = np.minimum(out, p[:, di:di + h, dj:dj + w])
-    return out
 
 
 def random_valid(rng, shape=(3, 14, 17, 1)):

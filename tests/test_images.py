@@ -1,32 +1,10 @@
 """gain_tf.images: bad or hostile files (empty, truncated, decompression bombs, 16-bit, gray, RGBA)."""
-import struct
-import zlib
-
 import cv2
 import numpy as np
 import pytest
 
 from gain_tf import images as I
-
-
-def _chunk(kind, data):
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-
-def bomb_png(width=20000, height=20000):
-    """A few kB of PNG whose IHDR says ``width x height`` RGB (decoding would need width*height*3 bytes)."""
-    idat = zlib.compress(b"\0" * (width * 3 + 1) * 4, 9)
-    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + _chunk(b"IDAT", idat) + _chunk(b"IEND", b""))
-
-
-def bomb_jpeg(width=20000, height=20000):
-    """A small real JPEG whose SOF header is rewritten to ``width x height``."""
-    ok, buf = cv2.imencode(".jpg", np.zeros((16, 16, 3), np.uint8))
-    data = bytearray(buf.tobytes())
-    i = data.find(b"\xff\xc0")
-    data[i + 5:i + 9] = struct.pack(">HH", height, width)
-    return bytes(data)
+from tests.image_bombs import bomb_jpeg, bomb_png
 
 
 @pytest.fixture()

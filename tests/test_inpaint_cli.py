@@ -177,7 +177,7 @@ def test_zero_byte_and_truncated_image(inputs, capsys):
 
 
 def test_decompression_bomb_refused_by_max_pixels_before_decoding(inputs, capsys, monkeypatch):
-    from tests.test_images import bomb_png
+    from tests.image_bombs import bomb_png
     img_dir, mask_dir, paths, tmp = inputs
     bomb = tmp / "bomb.png"
     bomb.write_bytes(bomb_png())

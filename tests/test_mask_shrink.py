@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from gain_tf.layers import GAIBlock, MaskShrink, PartialConv2D, gradient_input
 from tests.layer_checks import check_config_round_trip, check_jit, check_saved_model_round_trip
-from tests.test_gai_block import blob_valid
+from tests.references import blob_valid
 
 
 SOBEL_X = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], np.float64) / 8.0

@@ -1,35 +1,11 @@
 """PartialConv2D against a plain numpy loop of the partial-convolution formula."""
-import itertools
-
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from gain_tf.layers import PartialConv2D
 from tests.layer_checks import check_config_round_trip, check_jit, check_saved_model_round_trip
-
-
-def reference_partial_conv(x, valid, kernel, bias, stride, dilation):
-    """Numpy loop: X' = W·(X⊙M)·(k_h k_w / sum M) + b where sum M > 0 else 0; 'same' placement."""
-    b, h, w, _ = x.shape
-    kh, kw, _, cout = kernel.shape
-    eh, ew = (kh - 1) * dilation + 1, (kw - 1) * dilation + 1
-    oh, ow = -(-h // stride), -(-w // stride)
-    top = max((oh - 1) * stride + eh - h, 0) // 2
-    left = max((ow - 1) * stride + ew - w, 0) // 2
-    y = np.zeros((b, oh, ow, cout))
-    m = np.zeros((b, oh, ow, 1))
-    for n, i, j in itertools.product(range(b), range(oh), range(ow)):
-        acc, msum = np.zeros(cout), 0.0
-        for u, v in itertools.product(range(kh), range(kw)):
-            r, c = i * stride - top + u * dilation, j * stride - left + v * dilation
-            if 0 <= r < h and 0 <= c < w and valid[n, r, c, 0] > 0:
-                acc += x[n, r, c] @ kernel[u, v]
-                msum += 1
-        if msum > 0:
-            y[n, i, j] = acc * (kh * kw / msum) + bias
-            m[n, i, j] = 1
-    return y, m
+from tests.references import reference_partial_conv
 
 
 def random_batch(rng, h=11, w=13, c=3):

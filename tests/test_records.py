@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from gain_tf import data, records
-from tests.test_data import S, _take, dirs  # noqa: F401 (dirs is a fixture)
+from tests.image_folders import S, dirs, take  # noqa: F401 (dirs is a fixture)
 
 
 def test_corrupt_record_is_one_error_naming_the_file(dirs, tmp_path):
@@ -23,14 +23,14 @@ def test_corrupt_record_is_one_error_naming_the_file(dirs, tmp_path):
     open(bad, "wb").write(bytes(raw))
     assert records.find_corrupt_record([good]) is None
     with pytest.raises(tf.errors.DataLossError) as e:
-        _take(data.eval_dataset(str(tmp_path), S, (0.2, 0.3), count=10, batch_size=4), 10)
+        take(data.eval_dataset(str(tmp_path), S, (0.2, 0.3), count=10, batch_size=4), 10)
     err = records.corrupt_record_error(str(tmp_path), "val", e.value)
     assert str(err) == f"{bad}: corrupt TFRecord (corrupted record at {second_data})"
     # A record cut short in its payload (a shard copied half-way), read by the training pipeline.
     # (TensorFlow itself reads a file cut inside a record's 12-byte header as ending there.)
     open(bad, "wb").write(bytes(raw[: second_data + 5]))
     with pytest.raises(tf.errors.DataLossError) as e:
-        _take(data.train_dataset(str(tmp_path / "val-*.tfrecord"), 2, S, seed=0, repeat=False), 10)
+        take(data.train_dataset(str(tmp_path / "val-*.tfrecord"), 2, S, seed=0, repeat=False), 10)
     err = records.corrupt_record_error(str(tmp_path / "val-*.tfrecord"), "train", e.value)
     assert str(err) == (f"{bad}: corrupt TFRecord (truncated record at {second_data - 12}: Read less bytes "
                         "than requested)")

@@ -1,6 +1,5 @@
 """gain_tf.evaluation.protocol: per-bucket accumulation (BucketMetrics), tables with GAIN, Telea and
 Navier–Stokes rows and finite numbers, grids, the ablation options, mask folders and --buckets."""
-import csv
 import math
 import os
 
@@ -9,22 +8,11 @@ import pytest
 
 from gain_tf.evaluation import protocol, scores
 from gain_tf.images import read_image, write_png
+from tests.evaluation.image_folder import data_dir, read_csv  # noqa: F401 (data_dir is a fixture)
 from tests.evaluation.references import pairs, ref_fid
-from tests.fixtures_model import tiny_inpainter, write_images
+from tests.fixtures_model import tiny_inpainter
 
 BUCKETS = ((0.1, 0.2), (0.3, 0.4))
-
-
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    d = tmp_path_factory.mktemp("eval_images")
-    write_images(str(d), 4, 32, 32, seed=5)
-    return str(d)
-
-
-def read_csv(path):
-    with open(path) as f:
-        return list(csv.DictReader(f))
 
 
 # ------------------------------------------------------------------------------------ BucketMetrics

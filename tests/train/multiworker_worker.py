@@ -37,7 +37,7 @@ def main():
     tf.config.threading.set_intra_op_parallelism_threads(1)
     from gain_tf.config import get_config
     from gain_tf.train import Trainer, TrainOptions, make_strategy
-    from tests.train.test_trainer import hole_masks, smooth_images
+    from tests.train.helpers import hole_masks, smooth_images
 
     strategy = make_strategy(args.strategy, collective_timeout=120)
     tf.keras.utils.set_random_seed(0)

@@ -5,7 +5,7 @@ import numpy as np
 import tensorflow as tf
 
 from gain_tf.train import make_strategy
-from tests.train.test_trainer import SIZE, dataset_fn, hole_masks, make_trainer, smooth_images
+from tests.train.helpers import SIZE, dataset_fn, hole_masks, make_trainer, smooth_images
 
 
 def test_step_uses_the_hole_weighted_l1(tmp_path):
@@ -79,7 +79,7 @@ import numpy as np, tensorflow as tf
 tf.keras.mixed_precision.set_global_policy("mixed_float16")
 from gain_tf.config import get_config
 from gain_tf.models import GAINGenerator
-from tests.train.test_trainer import smooth_images, hole_masks
+from tests.train.helpers import smooth_images, hole_masks
 g = GAINGenerator(get_config("tiny", structure_dilation_blocks=1, content_dilation_blocks=1,
                              dilations=(2, 4)))
 images, valid = tf.constant(smooth_images()), tf.constant(hole_masks())

@@ -7,7 +7,7 @@ import tensorflow as tf
 from gain_tf.config import get_config
 from gain_tf.models import GAINGenerator
 from gain_tf.train import summaries
-from tests.train.test_trainer import SIZE, hole_masks, smooth_images
+from tests.train.helpers import SIZE, hole_masks, smooth_images
 
 
 def read_events(log_dir):
