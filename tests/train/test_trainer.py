@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gain_tf.train import TrainingDivergedError
+from gain_tf.config import get_config
+from gain_tf.train import Trainer, TrainingDivergedError, TrainOptions
 from tests.train.helpers import SIZE, dataset_fn, hole_masks, make_trainer, smooth_images
 
 
@@ -30,11 +31,10 @@ def test_tiny_learns_to_fill_holes(tmp_path):
 def test_done_is_written_when_the_schedule_ends_not_when_stopped_early(tmp_path):
     from gain_tf.run_dir import RunDir
     images, valid = smooth_images(), hole_masks()
-    shallow = dict(steps=2, structure_dilation_blocks=1, content_dilation_blocks=1, dilations=(2, 4))
-    make_trainer(tmp_path, **shallow).train(dataset_fn(images, valid, 4), steps=1)
+    make_trainer(tmp_path, steps=2).train(dataset_fn(images, valid, 4), steps=1)
     run = RunDir(str(tmp_path))
     assert not run.is_done() and run.plan(run.read_config()).action == "resume"
-    make_trainer(tmp_path, **shallow).train(dataset_fn(images, valid, 4))
+    make_trainer(tmp_path, steps=2).train(dataset_fn(images, valid, 4))
     assert run.is_done() and run.plan(run.read_config()).action == "reuse"
 
 
