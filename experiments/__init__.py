@@ -63,3 +63,10 @@ class _QuietTensorFlowImport(importlib.abc.MetaPathFinder):
 
 if "tensorflow" not in sys.modules:
     sys.meta_path.insert(0, _QuietTensorFlowImport())
+
+
+def no_extra_args(argv) -> None:
+    """absl passes the words after the flags in ``argv[1:]``: an entry point takes none."""
+    if len(argv) > 1:
+        from absl import app
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")

@@ -37,6 +37,7 @@ import traceback
 
 from absl import app, flags
 
+from experiments import no_extra_args
 from experiments.app_io import (RunRecorder, check_page_input, prepare_environment,
                                 read_editor_payload, save_png, split_editor_value)
 from gain_tf import DEFAULT_MAX_MEMORY_GB, DEFAULT_MAX_PIXELS
@@ -208,8 +209,7 @@ def launch(demo, host: str = "127.0.0.1", port: int = 7860, block: bool = True):
 
 
 def main(argv, flag_values=flags.FLAGS) -> int:
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    no_extra_args(argv)
     fv = flag_values
     if not fv.saved_model:
         from gain_tf.inference import shipped_model

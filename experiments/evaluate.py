@@ -23,6 +23,8 @@ import sys
 import numpy as np
 from absl import app, flags
 
+from experiments import no_extra_args
+
 
 def define_flags(flag_values=flags.FLAGS) -> None:
     """Defines this tool's flags (called by ``__main__``; tests pass their own ``FlagValues``)."""
@@ -96,8 +98,7 @@ def run(model_dir=None, saved_model=None, checkpoint=None, data=None, image_size
 
 
 def main(argv, flag_values=flags.FLAGS) -> int:
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    no_extra_args(argv)
     f = flag_values
     return run(model_dir=f.model_dir, saved_model=f.saved_model, checkpoint=f.checkpoint, data=f.data,
                image_size=f.image_size, buckets=f.buckets, num_images=f.num_images, mask_dir=f.mask_dir,

@@ -38,6 +38,8 @@ import sys
 
 from absl import app, flags
 
+from experiments import no_extra_args
+
 FORMATS = ("saved_model", "tflite", "onnx")
 
 
@@ -119,8 +121,7 @@ def run(model_dir=None, export_dir=None, checkpoint=None, saved_model=None, form
 
 
 def main(argv, flag_values=flags.FLAGS) -> int:
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    no_extra_args(argv)
     f = flag_values
     return run(model_dir=f.model_dir, export_dir=f.export_dir, checkpoint=f.checkpoint,
                saved_model=f.saved_model, format=f.format, output=f.output,

@@ -40,6 +40,7 @@ import sys
 
 from absl import app, flags
 
+from experiments import no_extra_args
 from gain_tf import DEFAULT_MAX_MEMORY_GB, DEFAULT_MAX_PIXELS
 
 
@@ -236,8 +237,7 @@ class _ModelError(Exception):
 
 
 def main(argv, flag_values=flags.FLAGS) -> int:
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    no_extra_args(argv)
     f = flag_values
     return run(image=f.image, mask=f.mask, output=f.output, image_dir=f.image_dir, mask_dir=f.mask_dir,
                output_dir=f.output_dir, saved_model=f.saved_model, model_dir=f.model_dir,

@@ -1,9 +1,12 @@
 """experiments/__init__.py: TensorFlow's three import-time cuDNN / cuFFT / cuBLAS "Unable to register
-factory" lines are dropped for every command; whatever else goes to stderr passes."""
+factory" lines are dropped for every command (whatever else goes to stderr passes), and no
+entry point takes words after its flags."""
 import os
 import re
 import subprocess
 import sys
+
+import pytest
 
 from experiments import stderr_without
 
@@ -29,3 +32,12 @@ def test_importing_tensorflow_after_the_package_prints_no_factory_lines():
     assert done.returncode == 0, done.stderr
     assert "tf.Tensor(3" in done.stdout
     assert "Unable to register" not in done.stderr, done.stderr
+
+
+def test_an_entry_point_refuses_words_after_its_flags():
+    from absl import app
+
+    from experiments import no_extra_args
+    no_extra_args(["evaluate"])
+    with pytest.raises(app.UsageError, match="unexpected arguments: photo.png extra"):
+        no_extra_args(["evaluate", "photo.png", "extra"])

@@ -23,7 +23,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from gain_tf.layers.gradient import GradientFilter
-from gain_tf.layers.partial_conv import PartialConv2D
+from gain_tf.layers.partial_conv import PartialConv2D, deserialize_optional, serialize_optional
 
 
 @tf.keras.utils.register_keras_serializable(package="gain_tf")
@@ -129,13 +129,9 @@ class GAIBlock(tf.keras.layers.Layer):
             kernel_size=self.kernel_size, strides=self.strides, dilation_rate=self.dilation_rate,
             fusion=self.fusion,
             activation=tf.keras.activations.serialize(self.activation) if self.activation else None,
-            mask_shrink=(tf.keras.layers.serialize(self.mask_shrink)
-                         if self.mask_shrink is not None else None))
+            mask_shrink=serialize_optional(self.mask_shrink))
         return config
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        if config.get("mask_shrink") is not None:
-            config["mask_shrink"] = tf.keras.layers.deserialize(config["mask_shrink"])
-        return cls(**config)
+        return cls(**deserialize_optional(config, "mask_shrink"))

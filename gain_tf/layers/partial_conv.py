@@ -19,6 +19,19 @@ def _pair(v):
     return tuple(v) if isinstance(v, (list, tuple)) else (int(v), int(v))
 
 
+def serialize_optional(layer):
+    """A sub-layer argument in ``get_config``: its Keras config, or None."""
+    return tf.keras.layers.serialize(layer) if layer is not None else None
+
+
+def deserialize_optional(config: dict, key: str) -> dict:
+    """``config`` with the sub-layer under ``key`` (when not None) built from its Keras config."""
+    config = dict(config)
+    if config.get(key) is not None:
+        config[key] = tf.keras.layers.deserialize(config[key])
+    return config
+
+
 @tf.keras.utils.register_keras_serializable(package="gain_tf")
 class PartialConv2D(tf.keras.layers.Layer):
     """Partial 2-D convolution: ``y, new_valid = PartialConv2D(...)((x, valid))``.
@@ -114,13 +127,9 @@ class PartialConv2D(tf.keras.layers.Layer):
             kernel_initializer=tf.keras.initializers.serialize(self.kernel_initializer),
             bias_initializer=tf.keras.initializers.serialize(self.bias_initializer),
             kernel_regularizer=tf.keras.regularizers.serialize(self.kernel_regularizer),
-            mask_update=(tf.keras.layers.serialize(self.mask_update)
-                         if self.mask_update is not None else None))
+            mask_update=serialize_optional(self.mask_update))
         return config
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        if config.get("mask_update") is not None:
-            config["mask_update"] = tf.keras.layers.deserialize(config["mask_update"])
-        return cls(**config)
+        return cls(**deserialize_optional(config, "mask_update"))
