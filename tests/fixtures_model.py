@@ -17,6 +17,24 @@ import numpy as np
 _CACHE: dict = {}
 
 
+def seeded_generator(config, seed: int, bias_seed: int):
+    """A built ``GAINGenerator`` of ``config``: weights from ``seed``, and biases drawn from
+    N(0, 0.1) with ``bias_seed`` (Keras starts them at zero, which would hide bias bugs)."""
+    import tensorflow as tf
+
+    from gain_tf.inference import build_generator
+    from gain_tf.models.generator import GAINGenerator
+
+    tf.keras.utils.set_random_seed(seed)
+    g = GAINGenerator(config, name="generator")
+    build_generator(g)
+    rng = np.random.default_rng(bias_seed)
+    for v in g.trainable_variables:
+        if "bias" in v.name:
+            v.assign(rng.normal(0.0, 0.1, v.shape).astype(np.float32))
+    return g
+
+
 def tiny_model_dir() -> str:
     """Path of the cached fake model_dir (config.json + checkpoints/)."""
     if "model_dir" in _CACHE:
@@ -24,21 +42,13 @@ def tiny_model_dir() -> str:
     import tensorflow as tf
 
     from gain_tf.config import get_config
-    from gain_tf.inference import build_generator
     from gain_tf.images import atomic_write_bytes
-    from gain_tf.models.generator import GAINGenerator
 
     root = tempfile.mkdtemp(prefix="gain-tiny-model-")
     atexit.register(shutil.rmtree, root, True)
     model_dir = os.path.join(root, "model")
     config = get_config("tiny")
-    tf.keras.utils.set_random_seed(0)
-    g = GAINGenerator(config, name="generator")
-    build_generator(g)
-    rng = np.random.default_rng(1)
-    for v in g.trainable_variables:
-        if "bias" in v.name:
-            v.assign(rng.normal(0.0, 0.1, v.shape).astype(np.float32))
+    g = seeded_generator(config, seed=0, bias_seed=1)
     atomic_write_bytes(os.path.join(model_dir, "config.json"), config.to_json().encode())
     step = tf.Variable(7, dtype=tf.int64)
     ckpt = tf.train.Checkpoint(step=step, generator=g)

@@ -104,18 +104,12 @@ def write(folder: str) -> None:
     import gain_tf
     from gain_tf.export import export_saved_model
     from gain_tf.images import atomic_write_bytes
-    from gain_tf.inference import build_generator
-    from gain_tf.models import GAINGenerator, build_discriminators
+    from gain_tf.models import build_discriminators
     from gain_tf.ops import sn
+    from tests.fixtures_model import seeded_generator
 
     cfg = config()
-    tf.keras.utils.set_random_seed(3)
-    generator = GAINGenerator(cfg, name="generator")
-    build_generator(generator)
-    rng = np.random.default_rng(4)
-    for v in generator.trainable_variables:
-        if "bias" in v.name:
-            v.assign(rng.normal(0.0, 0.1, v.shape).astype(np.float32))
+    generator = seeded_generator(cfg, seed=3, bias_seed=4)
     d_image, d_guide = build_discriminators(cfg)
     padded = padded_inputs(generator)
     grad = generator(padded, training=False)["gradient"]
