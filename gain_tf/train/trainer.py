@@ -179,14 +179,20 @@ class Trainer:
         """Fields of this run's config that differ from ``model_dir/config.json`` (if any)."""
         return self.run_dir.changed_fields(self.config)
 
-    def _write_config(self):
-        """Writes the run's config.json; a run of other settings is refused, naming the fields,
-        unless ``allow_config_change`` (then the new config replaces the old one)."""
+    def _check_config(self) -> list:
+        """The fields in which this run's config differs from its config.json; a run of other
+        settings is refused, naming them, unless ``allow_config_change``."""
         changed = self.changed_config_fields()
         if changed and not self.options.allow_config_change:
             raise ValueError(
                 f"{self.options.model_dir}: this run's config.json differs in {', '.join(changed)}; "
                 "use another --model_dir, the run's own settings, or --allow_config_change")
+        return changed
+
+    def _write_config(self):
+        """Writes the run's config.json (the new config replaces the old one once
+        :meth:`_check_config` allowed the change and the checkpoint restored)."""
+        changed = self._check_config()
         if changed:
             logging.warning("%s: config changed in %s; rewriting it", self.run_dir.config_path,
                             ", ".join(changed))
@@ -212,13 +218,15 @@ class Trainer:
         size = self.config.data.image_size
         if self.is_chief:
             os.makedirs(opts.model_dir, exist_ok=True)
-            self._write_config()
+            self._check_config()
             removed = self.run_dir.remove_partial_checkpoints()
             if removed:
                 logging.warning("%s: removed what an interrupted save left: %s",
                                 self.run_dir.checkpoint_dir, ", ".join(removed))
         self.build(size, size)
-        start = self.restore()
+        start = self.restore()   # before config.json changes: a refused resume leaves it as it was
+        if self.is_chief:
+            self._write_config()
         done = steps == self.config.optim.steps   # the schedule's end: the run is finished
         if start >= steps:
             logging.info("already at step %d >= %d: nothing to do", start, steps)

@@ -1,4 +1,5 @@
 """Trainer: learning, exact resume, the schedule over the config's steps, the NaN guard."""
+import dataclasses
 import os
 import shutil
 
@@ -92,6 +93,13 @@ def test_resuming_with_another_schedule_names_the_changed_fields(tmp_path):
     with pytest.raises(ValueError, match="lr_decay") as e:
         other.train(dataset_fn(images, valid, 4), steps=6)
     assert str(tmp_path) in str(e.value) and "steps" in str(e.value)
+    # allowed, the change still cannot resume (the optimiser's schedule variables differ): the
+    # error names the fields, and config.json keeps the settings its checkpoints were made with
+    before = open(tmp_path / "config.json").read()
+    other.options = dataclasses.replace(other.options, allow_config_change=True)
+    with pytest.raises(ValueError, match="does not match.*lr_decay"):
+        other.train(dataset_fn(images, valid, 4), steps=6)
+    assert open(tmp_path / "config.json").read() == before
 
 
 def test_nan_loss_stops_with_clear_message_and_keeps_last_checkpoint(tmp_path):
