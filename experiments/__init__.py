@@ -70,3 +70,14 @@ def no_extra_args(argv) -> None:
     if len(argv) > 1:
         from absl import app
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+
+
+def define_model_flags(flag_values, saved_model_help="SavedModel from experiments/export.py.") -> None:
+    """``--model_dir`` and ``--checkpoint`` (a training run), and ``--saved_model``: where the
+    generator comes from."""
+    from absl import flags
+    flags.DEFINE_string("model_dir", None, "Training model_dir (config.json + checkpoints/).",
+                        flag_values=flag_values)
+    flags.DEFINE_string("checkpoint", None, "Checkpoint prefix (default: latest in --model_dir).",
+                        flag_values=flag_values)
+    flags.DEFINE_string("saved_model", None, saved_model_help, flag_values=flag_values)

@@ -23,16 +23,13 @@ import sys
 import numpy as np
 from absl import app, flags
 
-from experiments import no_extra_args
+from experiments import define_model_flags, no_extra_args
 
 
 def define_flags(flag_values=flags.FLAGS) -> None:
     """Defines this tool's flags (called by ``__main__``; tests pass their own ``FlagValues``)."""
     fv = flag_values
-    flags.DEFINE_string("model_dir", None, "Training model_dir (config.json + checkpoints/).", flag_values=fv)
-    flags.DEFINE_string("checkpoint", None, "Checkpoint prefix (default: latest in --model_dir).",
-                        flag_values=fv)
-    flags.DEFINE_string("saved_model", None, "SavedModel from experiments/export.py.", flag_values=fv)
+    define_model_flags(fv)
     flags.DEFINE_string("data", None, "TFRecord glob / folder, or a folder of images.", flag_values=fv)
     flags.DEFINE_integer("image_size", None, "Evaluation size (default: the model config's).",
                          flag_values=fv)

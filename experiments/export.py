@@ -38,7 +38,7 @@ import sys
 
 from absl import app, flags
 
-from experiments import no_extra_args
+from experiments import define_model_flags, no_extra_args
 
 FORMATS = ("saved_model", "tflite", "onnx")
 
@@ -46,21 +46,15 @@ FORMATS = ("saved_model", "tflite", "onnx")
 def define_flags(flag_values=flags.FLAGS) -> None:
     """Defines this tool's flags (called by ``__main__``; tests pass their own ``FlagValues``)."""
     fv = flag_values
-    flags.DEFINE_string("model_dir", None, "Training model_dir (config.json + checkpoints/).",
-                        flag_values=fv)
-    flags.DEFINE_string("checkpoint", None, "Checkpoint prefix (default: latest in --model_dir).",
-                        flag_values=fv)
-    flags.DEFINE_string("saved_model", None, "Or a SavedModel to convert (tflite, onnx).",
-                        flag_values=fv)
+    define_model_flags(fv, "Or a SavedModel to convert (tflite, onnx).")
     flags.DEFINE_enum("format", "saved_model", FORMATS, "What to write.", flag_values=fv)
-    flags.DEFINE_string("export_dir", None, "--format=saved_model: where the SavedModel goes "
-                        "(replaced if it exists).", flag_values=fv)
-    flags.DEFINE_string("output", None, "--format=tflite|onnx: the .tflite / .onnx file "
-                        "(replaced if it exists).", flag_values=fv)
-    flags.DEFINE_integer("image_size", None, "TFLite's fixed input size (default: the config's "
-                         "training size) and the size of the self-check examples.", flag_values=fv)
-    flags.DEFINE_bool("tflite_float16", False, "TFLite: store the weights as float16.",
-                      flag_values=fv)
+    flags.DEFINE_string("export_dir", None, "--format=saved_model: the folder (replaced if it exists).",
+                        flag_values=fv)
+    flags.DEFINE_string("output", None, "--format=tflite|onnx: the file (replaced if it exists).",
+                        flag_values=fv)
+    flags.DEFINE_integer("image_size", None, "TFLite's fixed input size and the self-checks' "
+                         "(default: the config's training size).", flag_values=fv)
+    flags.DEFINE_bool("tflite_float16", False, "TFLite: float16 weights.", flag_values=fv)
     flags.DEFINE_integer("onnx_opset", 17, "ONNX opset (17 or newer).", flag_values=fv)
 
 

@@ -40,7 +40,7 @@ import sys
 
 from absl import app, flags
 
-from experiments import no_extra_args
+from experiments import define_model_flags, no_extra_args
 from gain_tf import DEFAULT_MAX_MEMORY_GB, DEFAULT_MAX_PIXELS
 
 
@@ -57,11 +57,7 @@ def define_flags(flag_values=flags.FLAGS) -> None:
     flags.DEFINE_string("model", None, "Exported model: a SavedModel folder, a .tflite or an .onnx "
                         "file (experiments/export.py); default: the shipped models/gain-photo.",
                         flag_values=fv)
-    flags.DEFINE_string("saved_model", None, "SavedModel from experiments/export.py.", flag_values=fv)
-    flags.DEFINE_string("model_dir", None, "Training model_dir (config.json + checkpoints/).",
-                        flag_values=fv)
-    flags.DEFINE_string("checkpoint", None, "Checkpoint prefix (default: latest in --model_dir).",
-                        flag_values=fv)
+    define_model_flags(fv)
     flags.DEFINE_enum("mode", "auto", ["auto", "full", "crop", "resize"],
                       "How to run large images: auto = crop above the training size.",
                       flag_values=fv)

@@ -11,16 +11,11 @@ Every loss is a mean over the *global* batch when called inside ``strategy.run``
 """
 from __future__ import annotations
 
-import warnings
-
 import tensorflow as tf
 
-try:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import tensorflow_gan as tfgan
-except (ImportError, AttributeError):  # not installed, or TensorFlow >= 2.16 (tf.estimator gone)
-    tfgan = None
+from gain_tf.ops import optional_import
+
+tfgan = optional_import("tensorflow_gan")
 
 #: ``"tensorflow_gan"`` (reference stack) or ``"own"`` (where tensorflow-gan does not import).
 HINGE_IMPLEMENTATION = "tensorflow_gan" if tfgan is not None else "own"

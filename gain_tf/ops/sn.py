@@ -14,16 +14,11 @@ module that imports tensorflow-addons; :data:`IMPLEMENTATION` says which one is 
 """
 from __future__ import annotations
 
-import warnings
-
 import tensorflow as tf
 
-try:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import tensorflow_addons as tfa
-except (ImportError, AttributeError):  # not installed, or TensorFlow >= 2.16 (keras.src.engine gone)
-    tfa = None
+from gain_tf.ops import optional_import
+
+tfa = optional_import("tensorflow_addons")
 
 #: ``"tensorflow_addons"`` (reference stack) or ``"keras"`` (where tensorflow-addons does not import).
 IMPLEMENTATION = "tensorflow_addons" if tfa is not None else "keras"
