@@ -21,6 +21,8 @@ import os
 
 from absl import app, flags, logging
 
+from experiments import no_extra_args
+
 FLAGS = flags.FLAGS
 
 
@@ -129,7 +131,7 @@ def run(config, data, eval_data, output_dir, variants, num_images, buckets, seed
 
 
 def main(argv):
-    del argv
+    no_extra_args(argv)
     from gain_tf.config import DEFAULT_ABLATIONS, config_from_flags
     from gain_tf.evaluation.protocol import parse_buckets
     if not FLAGS.data:

@@ -33,6 +33,8 @@ import time
 
 from absl import app, flags
 
+from experiments import no_extra_args
+
 FLAGS = flags.FLAGS
 
 
@@ -67,35 +69,16 @@ def say(message):
     print(f"[demo {time.time() - _START[0]:4.0f}s] {message}", flush=True)
 
 
-# After training, the demo exports, evaluates and draws: about 40 s on a machine where the demo
-# trains at 6.2 steps/s, and proportionally longer on a slower one (measured; used as a reserve).
-_AFTER_TRAINING_S, _REFERENCE_STEPS_PER_S = 40.0, 6.2
-
-
-def fit_steps(rate, trace_s, deadline_s, train_minutes):
-    """The step count that ends training within ``train_minutes`` and the whole demo within
-    ``deadline_s`` of its start, for a step rate ``rate`` after ``trace_s`` of tracing (measured by
-    :func:`gain_tf.train.timing.time_train_step`), and a line saying so."""
-    reserve = _AFTER_TRAINING_S * max(1.0, _REFERENCE_STEPS_PER_S / rate)
-    left = deadline_s - (time.time() - _START[0]) - reserve
-    budget = min(train_minutes * 60.0, left)
-    steps = max(50, int(0.9 * (budget - trace_s) * rate))  # 10 %: checkpoints, summaries, load
-    return steps, (f"timed warm-up: {rate:.1f} steps/s after {trace_s:.0f} s of tracing -> "
-                   f"{steps} steps (about {(trace_s + steps / rate) / 60:.1f} min, the cosine "
-                   f"schedule over them) to end within {deadline_s / 60:.0f} min, "
-                   f"{reserve:.0f} s kept for export and evaluation")
-
-
 def train(out, records, config, seed, fit=None):
     """Trains ``config`` in ``out/run``; ``fit=(deadline_s, train_minutes)`` first fits its step
-    count to the time (a timed warm-up, :func:`fit_steps`) unless a run is there to reuse or
+    count to the time (a timed warm-up, :func:`~gain_tf.train.timing.fit_steps`) unless a run is there to reuse or
     resume (its steps are kept: :meth:`~gain_tf.run_dir.RunDir.plan`, ``free=("steps",)``)."""
     import tensorflow as tf
 
     from gain_tf.data import training_dataset_fn
     from gain_tf.run_dir import RunDir
     from gain_tf.train import Trainer, TrainOptions
-    from gain_tf.train.timing import time_train_step
+    from gain_tf.train.timing import fit_steps, time_train_step
     run = RunDir(os.path.join(out, "run"))
     plan = run.plan(config, free=("steps",) if fit is not None else ())
     config = plan.config
@@ -103,7 +86,8 @@ def train(out, records, config, seed, fit=None):
         say(plan.note)
     if plan.action == "new" and fit is not None:
         rate, trace_s = time_train_step(config, os.path.join(records, "train-*.tfrecord"), seed)
-        steps, line = fit_steps(rate, trace_s, *fit)
+        deadline_s, train_minutes = fit
+        steps, line = fit_steps(rate, trace_s, deadline_s - (time.time() - _START[0]), train_minutes)
         config = config.replace(steps=steps)
         say(line)
     tf.keras.utils.set_random_seed(seed)
@@ -251,7 +235,7 @@ def run_demo(output_dir="demo_out", data=None, config=None, num_train=2000, num_
 
 
 def main(argv):
-    del argv
+    no_extra_args(argv)
     import tensorflow as tf
 
     from gain_tf.config import config_from_flags

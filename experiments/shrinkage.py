@@ -17,6 +17,8 @@ import sys
 
 from absl import app, flags
 
+from experiments import no_extra_args
+
 FLAGS = flags.FLAGS
 
 
@@ -73,7 +75,7 @@ def shrinkage(generator, image_uint8, valid, tile=128):
 
 
 def main(argv):
-    del argv
+    no_extra_args(argv)
     import numpy as np
     import tensorflow as tf
 

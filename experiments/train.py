@@ -16,6 +16,8 @@ import sys
 
 from absl import app, flags, logging
 
+from experiments import no_extra_args
+
 FLAGS = flags.FLAGS
 
 
@@ -66,7 +68,7 @@ def dry_run(config, size=256):
 
 
 def main(argv):
-    del argv
+    no_extra_args(argv)
     import tensorflow as tf
 
     from gain_tf.config import config_from_flags

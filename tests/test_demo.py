@@ -1,7 +1,6 @@
 """The demo's code path at a small size: data -> records -> training -> export -> evaluation ->
 inpainting -> pictures; the composite differs from the input inside holes and equals it outside."""
 import os
-import time
 
 import numpy as np
 import pytest
@@ -48,15 +47,15 @@ def test_demo_end_to_end_small(tmp_path):
     assert rate > 0 and trace_s > 0
 
 
-def test_timed_demo_fits_its_steps_to_the_deadline(monkeypatch):
+def test_timed_demo_fits_its_steps_to_the_deadline():
     """Steps = 90 % of (training budget - tracing) x rate, the budget being the smaller of
     --train_minutes and what the deadline leaves after the time spent and the reserve for export
     and evaluation (larger on a slower machine). (Reusing a finished run: tests/test_run_dir.py.)"""
-    monkeypatch.setattr(demo, "_START", [time.time() - 60.0])  # 1 min spent on the data
+    from gain_tf.train.timing import fit_steps
     for rate, reserve in ((6.2, 40.0), (1.55, 160.0)):  # a fast and a 4x slower machine
-        steps, line = demo.fit_steps(rate, 20.0, deadline_s=600.0, train_minutes=6.0)
-        budget = min(360.0, 600.0 - 60.0 - reserve)
+        steps, line = fit_steps(rate, 20.0, left_s=540.0, train_minutes=6.0)  # 1 of 10 min spent
+        budget = min(360.0, 540.0 - reserve)
         assert abs(steps - 0.9 * (budget - 20.0) * rate) <= 2, (rate, steps)
         assert f"{steps} steps" in line and f"{reserve:.0f} s kept" in line
-    steps, _ = demo.fit_steps(6.2, 20.0, deadline_s=100.0, train_minutes=6.0)
+    steps, _ = fit_steps(6.2, 20.0, left_s=40.0, train_minutes=6.0)
     assert steps == 50  # past the deadline already: the minimum

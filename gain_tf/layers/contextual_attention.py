@@ -62,7 +62,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from gain_tf.layers.attention_ops import diagonal_sum, dim, patches, resize_nearest_aligned
+from gain_tf.layers.attention_ops import (diagonal_sum, dim, overlap_count, paste_patches, patches,
+                                          resize_nearest_aligned)
 from gain_tf.layers.flow_image import flow_to_color
 
 MODES = ("deepfill", "exact")
@@ -264,38 +265,13 @@ class ContextualAttention(tf.keras.layers.Layer):
         if not need_outputs:
             return None, offsets
 
-        # ---- paste full-resolution 2r×2r patches with stride r (a transposed convolution).
-        # Canvas frame: the input padded by off = r//2 before (TF SAME for kernel 2r, stride r),
-        # cut into r×r blocks, (h+1)×(w+1) of them. Raw patch q is canvas blocks q + (a, b),
-        # a, b in {0, 1}, and is pasted onto blocks p + (a, b). So block j of the result is
-        #   sum_m W[j, m] · block m,   W[j, m] = sum_{a,b} att[j - (a,b), m - (a,b)],
-        # one matmul over blocks instead of one over 2r×2r patches (4× fewer multiplications).
         sizes = [int(t.shape[-1]) for t in streams]
         xall = tf.concat(streams, axis=-1) if len(streams) > 1 else streams[0]
-        off = r // 2
-        canvas = tf.pad(xall, [[0, 0], [off, r - off], [off, r - off], [0, 0]])
-        blocks = tf.nn.space_to_depth(canvas, r) if r > 1 else canvas   # [B,h+1,w+1,rrC]
-        att = tf.cast(attention, dtype)
-        if s > 1:                       # candidate grid index i -> low-res position i·s
-            att = tf.pad(att[:, :, :, :, None, :, None],
-                         [[0, 0], [0, 0], [0, 0], [0, 0], [0, s - 1], [0, 0], [0, s - 1]])
-            att = tf.reshape(att, [batch, h, w, nh * s, nw * s])[:, :, :, :h, :w]
-        weights = None
-        for a in (0, 1):
-            for b in (0, 1):
-                term = tf.pad(att, [[0, 0], [a, 1 - a], [b, 1 - b], [a, 1 - a], [b, 1 - b]])
-                weights = term if weights is None else weights + term   # [B,h+1,w+1,h+1,w+1]
-        n_b = (h + 1) * (w + 1)
-        rrc = dim(blocks, 3)
-        folded = tf.matmul(tf.reshape(weights, [batch, n_b, n_b]),
-                           tf.reshape(blocks, [batch, n_b, rrc]))
-        folded = tf.reshape(folded, [batch, h + 1, w + 1, rrc])
-        folded = tf.nn.depth_to_space(folded, r) if r > 1 else folded
-        attended = folded[:, off:off + height, off:off + width, :]
+        attended = paste_patches(xall, tf.cast(attention, dtype), r, s)
         if self.mode == "deepfill":
             attended = attended / tf.cast(4.0, dtype)
         else:
-            attended = attended / self._overlap_count(h, w, height, width, dtype)
+            attended = attended / tf.cast(overlap_count(height, width, r), dtype)
 
         out = xall * valid + attended * (1.0 - valid)
         if self.mode == "exact":
@@ -303,16 +279,3 @@ class ContextualAttention(tf.keras.layers.Layer):
         if len(streams) == 1:
             return (out,), offsets
         return tuple(tf.split(out, sizes, axis=-1)), offsets
-
-    def _overlap_count(self, h, w, height, width, dtype):
-        """Number of pasted patches covering each full-res pixel, ``[1, H, W, 1]``."""
-        r, off = self.rate, self.rate // 2
-
-        def axis_count(n_blocks, n_pixels):
-            block = tf.range(off, off + n_pixels) // r                 # canvas block of a pixel
-            edge = tf.logical_or(tf.equal(block, 0), tf.equal(block, n_blocks))
-            return tf.where(edge, 1.0, 2.0)
-
-        rows = axis_count(h, height)
-        cols = axis_count(w, width)
-        return tf.cast(rows[None, :, None, None] * cols[None, None, :, None], dtype)

@@ -189,15 +189,6 @@ class Trainer:
                 "use another --model_dir, the run's own settings, or --allow_config_change")
         return changed
 
-    def _write_config(self):
-        """Writes the run's config.json (the new config replaces the old one once
-        :meth:`_check_config` allowed the change and the checkpoint restored)."""
-        changed = self._check_config()
-        if changed:
-            logging.warning("%s: config changed in %s; rewriting it", self.run_dir.config_path,
-                            ", ".join(changed))
-        self.run_dir.write_config(self.config, overwrite=bool(changed))
-
     # ------------------------------------------------------------------ the loop
     def train(self, dataset_fn: Callable, steps: Optional[int] = None) -> Dict[str, float]:
         """Trains to ``steps`` (default and at most ``config.optim.steps``, where the schedule
@@ -226,7 +217,11 @@ class Trainer:
         self.build(size, size)
         start = self.restore()   # before config.json changes: a refused resume leaves it as it was
         if self.is_chief:
-            self._write_config()
+            changed = self._check_config()
+            if changed:
+                logging.warning("%s: config changed in %s; rewriting it",
+                                self.run_dir.config_path, ", ".join(changed))
+            self.run_dir.write_config(self.config, overwrite=bool(changed))
         done = steps == self.config.optim.steps   # the schedule's end: the run is finished
         if start >= steps:
             logging.info("already at step %d >= %d: nothing to do", start, steps)
