@@ -11,7 +11,7 @@ views show what only GAIN has, for the region the network saw (the crop with the
 in ``crop`` mode, at the network's scale): the **predicted gradient magnitude** and the **fill
 order**, a strip of how branch 1's hole shrinks block by block. Both come from the same generator
 run as the result (:func:`gain_tf.anysize.inpaint_image` with ``views=True``). Large photos go
-through ``crop`` mode (``auto``), with a progress bar per hole region.
+through ``crop`` mode (``auto``): their hole regions' crops run as one batch.
 
 Everything the server writes stays in ``--output_dir`` (default ``app_out/``): Gradio's uploads and
 cache (``GRADIO_TEMP_DIR``), temporary files, Keras's ``keras.json`` (``KERAS_HOME``, unless set),

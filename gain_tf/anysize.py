@@ -1,10 +1,10 @@
 """Photos of any size: the crop boxes, the modes (full / crop / resize / auto), the limits, and :func:`inpaint_image`.
 
 :func:`inpaint_image` is what the CLI, the page and the evaluation of large photos call. It runs the
-network once per region (one region in ``full`` and ``resize`` modes, one per crop box in ``crop``
-mode) and returns an :class:`Inpainted`: the result, the boxes, and for the region with the most
-hole pixels what the network saw and predicted there (the crop at its scale, the gradient, and,
-with ``views=True``, branch 1's fill-order masks from that same run).
+network once per request, on one region in ``full`` and ``resize`` modes and on all crop boxes
+together in ``crop`` mode, and returns an :class:`Inpainted`: the result, the boxes, and for the
+region with the most hole pixels what the network saw and predicted there (the crop at its
+scale, the gradient, and, with ``views=True``, branch 1's fill-order masks from that same run).
 """
 from __future__ import annotations
 
@@ -126,22 +126,54 @@ def resolve_mode(mode: str, height: int, width: int, training_size: int) -> str:
     return mode
 
 
-def _run_region(inpainter, image, hole, max_side: int, views: bool) -> tuple:
-    """One network run on ``image`` with its longer side scaled to at most ``max_side`` and back:
-    the model's composite, upscaled (so hole-edge pixels blend fill and known pixels), then only
-    hole pixels pasted. Returns ``((uint8 [H,W,3], gradient [H,W,C]), what the network saw and
-    predicted: (seen, seen_hole, seen_gradient, fill_order))``."""
+def _regions_per_run(shape, config, max_memory_gb: float) -> int:
+    """How many crops of ``shape`` (h, w) one generator run may take within ``max_memory_gb``."""
+    return max(1, int(max_memory_gb * 2 ** 30 // max(1, estimate_full_memory(*shape, config))))
+
+
+def _run_regions(inpainter, regions, max_side: int, view: int, views: bool, max_memory_gb: float):
+    """The network on each ``(image, hole)`` of ``regions`` with its longer side scaled to at
+    most ``max_side`` and back: the model's composite, upscaled (so hole-edge pixels blend fill and
+    known pixels), then only hole pixels pasted.
+
+    The scaled regions go through the generator together, as one batch (in as few runs as
+    ``max_memory_gb`` allows: one for any usual request), each padded at the bottom and right to
+    the largest by mirroring, as the serving graph pads to its multiple. Returns the list of
+    ``(uint8 [H,W,3], gradient [H,W,C])`` and, for region ``view``, what the network saw and
+    predicted: ``(seen, seen_hole, seen_gradient, fill_order)`` (the fill order with ``views``
+    only, from the same run).
+    """
     import cv2
-    h, w = hole.shape
-    small, small_mask = downscale(image, hole, max_side)
-    out = inpainter.views(small, small_mask) if views else inpainter.run_one(small, small_mask)
-    filled, gradient = out["inpainted"], out["gradient"]
-    seen = (small, small_mask, gradient, out.get("fill_order"))
-    if small.shape[:2] == (h, w):
-        return (filled, gradient), seen
-    up = cv2.resize(filled, (w, h), interpolation=cv2.INTER_CUBIC)
-    gradient = cv2.resize(gradient, (w, h), interpolation=cv2.INTER_LINEAR).reshape(h, w, -1)
-    return (np.where(hole[..., None], up, image), gradient), seen
+    small = [downscale(image, hole, max_side) for image, hole in regions]
+    hm, wm = max(im.shape[0] for im, _ in small), max(im.shape[1] for im, _ in small)
+    padded = [[np.pad(a, [(0, hm - a.shape[0]), (0, wm - a.shape[1])] + [(0, 0)] * (a.ndim - 2),
+                      mode="symmetric") for a in pair] for pair in small]
+    images, masks = np.stack([p[0] for p in padded]), np.stack([p[1] for p in padded])
+    per_run = _regions_per_run((hm, wm), inpainter.config, max_memory_gb)
+    filled, gradients, fill_order = [], [], None
+    for k in range(0, len(small), per_run):
+        with_views = views and k <= view < k + per_run
+        out = inpainter.run(images[k:k + per_run], masks[k:k + per_run], views=with_views)
+        filled.extend(out["inpainted"])
+        gradients.extend(out["gradient"])
+        if with_views and out["fill_order"] is not None:
+            names, order, grid = out["fill_order"]
+            h, w = small[view][0].shape[:2]
+            fill_order = (names, order[view - k][:, :-(-h // grid), :-(-w // grid)], grid)
+    results, seen = [], None
+    for k, ((image, hole), (im, mask)) in enumerate(zip(regions, small)):
+        h, w = mask.shape
+        out, gradient = filled[k][:h, :w], gradients[k][:h, :w]
+        if k == view:
+            seen = (im, mask, gradient, fill_order)
+        if (h, w) != hole.shape:
+            big_h, big_w = hole.shape
+            up = cv2.resize(out, (big_w, big_h), interpolation=cv2.INTER_CUBIC)
+            out = np.where(hole[..., None], up, image)
+            gradient = cv2.resize(gradient, (big_w, big_h),
+                                  interpolation=cv2.INTER_LINEAR).reshape(big_h, big_w, -1)
+        results.append((out, gradient))
+    return results, seen
 
 
 def check_input(image, hole, mode: str, max_pixels: int) -> None:
@@ -177,8 +209,9 @@ def inpaint_image(inpainter, image_uint8, hole_mask_uint8, mode: str = "auto",
       pasted;
     * ``auto``: :func:`resolve_mode`: ``crop`` when the longer side is over the training size.
 
-    Known pixels come back bit-exact in every mode. ``progress(done, total)`` is called per crop.
-    ``views``: the view region's run also returns the fill order (:class:`Inpainted`). Raises
+    The regions go through the generator in one run (:func:`_run_regions`). Known pixels come back
+    bit-exact in every mode. ``progress(done, total)`` is called per crop pasted. ``views``: the run
+    also returns the view region's fill order (:class:`Inpainted`). Raises
     :class:`InpaintInputError` for a bad mode, an image over ``max_pixels``, an empty mask, a mask
     covering everything, or ``full`` over the memory limit.
     """
@@ -196,23 +229,21 @@ def inpaint_image(inpainter, image_uint8, hole_mask_uint8, mode: str = "auto",
                 f"--mode=full on {w}x{h} needs about {need / 2 ** 30:.1f} GiB (mostly contextual "
                 f"attention's scores), over --max_memory_gb={max_memory_gb:g}: use --mode=crop")
     if mode != "crop":
-        (out, gradient), seen = _run_region(inpainter, image, hole, max(h, w) if mode == "full"
-                                            else size, views)
+        side = max(h, w) if mode == "full" else size
+        [(out, gradient)], seen = _run_regions(inpainter, [(image, hole)], side, 0, views,
+                                               max_memory_gb)
         return Inpainted(out, gradient, mode, [(0, 0, h, w)], (0, 0, h, w), *seen)
-    out = image.copy()
-    gradient, seen = None, None
     boxes = hole_boxes(hole, margin, min_size=size)
-    view_box = max(boxes, key=lambda b: int(hole[b[0]:b[2], b[1]:b[3]].sum()))
-    for k, (y0, x0, y1, x1) in enumerate(boxes):
+    view = max(range(len(boxes)), key=lambda k: int(hole[boxes[k][0]:boxes[k][2],
+                                                         boxes[k][1]:boxes[k][3]].sum()))
+    crops = [(image[y0:y1, x0:x1], hole[y0:y1, x0:x1]) for y0, x0, y1, x1 in boxes]
+    results, seen = _run_regions(inpainter, crops, size, view, views, max_memory_gb)
+    out = image.copy()
+    gradient = np.zeros((h, w, results[0][1].shape[-1]), np.float32)
+    for k, ((y0, x0, y1, x1), (filled, grad)) in enumerate(zip(boxes, results)):
         crop_hole = hole[y0:y1, x0:x1]
-        is_view = (y0, x0, y1, x1) == view_box
-        (filled, grad), crop_seen = _run_region(inpainter, image[y0:y1, x0:x1], crop_hole, size,
-                                                views and is_view)
         out[y0:y1, x0:x1][crop_hole] = filled[crop_hole]
-        if gradient is None:
-            gradient = np.zeros((h, w, grad.shape[-1]), np.float32)
         gradient[y0:y1, x0:x1] = grad
-        seen = crop_seen if is_view else seen
         if progress is not None:
             progress(k + 1, len(boxes))
-    return Inpainted(out, gradient, mode, boxes, view_box, *seen)
+    return Inpainted(out, gradient, mode, boxes, boxes[view], *seen)

@@ -96,30 +96,45 @@ class Inpainter:
         """The size the model was trained at (256 when the config is unknown)."""
         return self.config.data.image_size if self.config is not None else 256
 
-    def run_one(self, image_uint8, hole_mask_uint8) -> dict:
-        """One image ``[H,W,3]`` and its hole mask ``[H,W(,1)]`` through the serving graph, one
-        generator run: ``{'inpainted': uint8 [H,W,3], 'gradient': float32 [H,W,C]}`` numpy."""
+    def run(self, images_uint8, hole_masks_uint8, views: bool = False) -> dict:
+        """Images ``[N,H,W,3]`` and hole masks ``[N,H,W(,1)]`` through the serving graph in one
+        generator run: ``{'inpainted': uint8 [N,H,W,3], 'gradient': float32 [N,H,W,C]}`` numpy.
+
+        ``views=True`` adds ``fill_order``: ``(block names, masks [N, K, h', w'] float32 (1 =
+        known), grid)``, branch 1's mask after each block on the model's ``1/grid`` grid of the
+        padded input (``grid = 2**num_downsamples`` of its config; image ``i``'s own cells are
+        ``[:ceil(H_i/grid), :ceil(W_i/grid)]``), or None when the model has no ``fill_order``
+        signature. Still one run (two for SavedModels exported before ``fill_order`` returned the
+        result too)."""
+        image, mask = _as_batch(images_uint8, hole_masks_uint8)
+        if not views or self.fill_order_fn is None:
+            out = self(image, mask)
+            result = {k: np.asarray(out[k]) for k in ("inpainted", "gradient")}
+            return dict(result, fill_order=None) if views else result
+        out = self.fill_order_fn(image=tf.constant(image), mask=tf.constant(mask))
+        result = ({k: out[k].numpy() for k in ("inpainted", "gradient")} if "inpainted" in out
+                  else self.run(image, mask))
+        grid = 2 ** (self.config or GAINConfig()).model.num_downsamples
+        names = [b.decode() for b in out["blocks"].numpy()]
+        return dict(result, fill_order=(names, out["masks"].numpy(), grid))
+
+    def run_one(self, image_uint8, hole_mask_uint8, views: bool = False) -> dict:
+        """:meth:`run` on one image ``[H,W,3]`` and its hole mask ``[H,W(,1)]``: the same keys
+        without the batch axis; the fill-order masks ``[K, h', w']`` cut to the image's cells."""
         image, mask = as_batch_of_one(image_uint8, hole_mask_uint8)
-        out = self(image, mask)
-        return {k: np.asarray(out[k])[0] for k in ("inpainted", "gradient")}
+        out = self.run(image, mask, views)
+        one = {k: out[k][0] for k in ("inpainted", "gradient")}
+        if not views:
+            return one
+        if out["fill_order"] is None:
+            return dict(one, fill_order=None)
+        names, masks, grid = out["fill_order"]
+        h, w = -(-image.shape[1] // grid), -(-image.shape[2] // grid)
+        return dict(one, fill_order=(names, masks[0][:, :h, :w], grid))
 
     def views(self, image_uint8, hole_mask_uint8) -> dict:
-        """:meth:`run_one` plus ``fill_order``: ``(block names, masks [K, h', w'] float32 (1 =
-        known), grid)``, branch 1's mask after each block on the model's ``1/grid`` grid
-        (``grid = 2**num_downsamples`` of its config), the cells of padding only cut off; None when
-        the model has no ``fill_order`` signature. One generator run (two for SavedModels exported
-        before ``fill_order`` returned the result too)."""
-        if self.fill_order_fn is None:
-            return dict(self.run_one(image_uint8, hole_mask_uint8), fill_order=None)
-        image, mask = as_batch_of_one(image_uint8, hole_mask_uint8)
-        out = self.fill_order_fn(image=tf.constant(image), mask=tf.constant(mask))
-        result = ({k: out[k].numpy()[0] for k in ("inpainted", "gradient")} if "inpainted" in out
-                  else self.run_one(image, mask))
-        model = (self.config or GAINConfig()).model
-        grid = 2 ** model.num_downsamples
-        h, w = -(-image.shape[1] // grid), -(-image.shape[2] // grid)
-        names = [b.decode() for b in out["blocks"].numpy()]
-        return dict(result, fill_order=(names, out["masks"].numpy()[0][:, :h, :w], grid))
+        """:meth:`run_one` with ``views=True``."""
+        return self.run_one(image_uint8, hole_mask_uint8, views=True)
 
     @classmethod
     def from_generator(cls, generator, source: str = "") -> "Inpainter":

@@ -96,24 +96,25 @@ def test_check_page_input_messages_in_order():
 
 
 class FakeInpainter:
-    """Counts its network runs; "inpaints" by filling the hole with grey and predicts a gradient of
+    """Records each network run's batch shape; "inpaints" by filling the hole with grey and predicts a gradient of
     ones, and a fill order whose single block has closed the hole."""
 
     def __init__(self, training_size=32):
         self.training_size, self.config, self.runs = training_size, None, []
 
-    def run_one(self, image, hole):
-        self.runs.append(image.shape[:2])
-        filled = np.where(hole[..., None] > 0, 128, image).astype(np.uint8)
-        return {"inpainted": filled, "gradient": np.ones(image.shape[:2] + (2,), np.float32)}
+    def run(self, images, holes, views=False):
+        self.runs.append(images.shape[:3])
+        filled = np.where(holes[..., None] > 0, 128, images).astype(np.uint8)
+        out = {"inpainted": filled, "gradient": np.ones(images.shape[:3] + (2,), np.float32)}
+        if views:
+            grid = 4
+            masks = np.ones((len(images), 1, -(-images.shape[1] // grid),
+                             -(-images.shape[2] // grid)), np.float32)
+            out["fill_order"] = (["structure_dil1_2"], masks, grid)
+        return out
 
-    def views(self, image, hole):
-        grid = 4
-        masks = np.ones((1, -(-image.shape[0] // grid), -(-image.shape[1] // grid)), np.float32)
-        return dict(self.run_one(image, hole), fill_order=(["structure_dil1_2"], masks, grid))
 
-
-def test_resolve_mode_and_the_view_box_from_one_run_per_region():
+def test_resolve_mode_and_the_view_box_from_one_run_per_request():
     from gain_tf.anysize import inpaint_image, resolve_mode
     assert resolve_mode("auto", 32, 32, 32) == "full"
     assert resolve_mode("auto", 32, 33, 32) == "crop"
@@ -124,11 +125,12 @@ def test_resolve_mode_and_the_view_box_from_one_run_per_region():
     hole[200:230, 300:340] = 255                       # the largest: its crop window is shown
     model = FakeInpainter(256)
     done = inpaint_image(model, image, hole, mode="full", views=True)
-    assert done.mode == "full" and done.view_box == (0, 0, 300, 400) and model.runs == [(300, 400)]
+    assert done.mode == "full" and done.view_box == (0, 0, 300, 400) and model.runs == [(1, 300, 400)]
     assert done.seen.shape == (300, 400, 3) and done.fill_order[1].shape == (1, 75, 100)
     model = FakeInpainter(32)
     done = inpaint_image(model, image, hole, views=True)
-    assert done.mode == "crop" and len(done.boxes) == 2 and len(model.runs) == 2
+    assert done.mode == "crop" and len(done.boxes) == 2
+    assert model.runs == [(2, 32, 32)]                 # both crops, 32x32 and 29x32, in one run
     assert done.view_box == (200 - 40, 300 - 40, 230 + 40, 340 + 40)
     assert done.seen.shape == (29, 32, 3) and done.seen_hole.shape == (29, 32)   # scaled to 32
     assert done.seen_gradient.shape == (29, 32, 2) and done.fill_order[1].shape == (1, 8, 8)
@@ -227,7 +229,7 @@ def count_runs(inpainter) -> list:
     return runs
 
 
-def test_a_request_runs_the_generator_once_per_region(tmp_path):
+def test_a_request_runs_the_generator_once(tmp_path):
     from gain_tf.images import read_image
     from gain_tf.inference import load_saved_model
     from tests.fixtures_model import tiny_export_dir
@@ -255,7 +257,7 @@ def test_a_request_runs_the_generator_once_per_region(tmp_path):
     layer[5:12, 5:12, 3] = 255
     layer[120:140, 150:190, 3] = 255
     _, status = app_mod.answer(inpainter, {"background": big, "layers": [layer]}, "auto", recorder)
-    assert "(crop mode)" in status and sorted(runs) == ["fill_order", "serving_default"], runs
+    assert "(crop mode)" in status and runs == ["fill_order"], runs    # both regions, one run
 
 
 def test_run_recorder_keeps_the_last_runs(tmp_path):
