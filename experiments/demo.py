@@ -71,8 +71,9 @@ def say(message):
 
 def train(out, records, config, seed, fit=None):
     """Trains ``config`` in ``out/run``; ``fit=(deadline_s, train_minutes)`` first fits its step
-    count to the time (a timed warm-up, :func:`~gain_tf.train.timing.fit_steps`) unless a run is there to reuse or
-    resume (its steps are kept: :meth:`~gain_tf.run_dir.RunDir.plan`, ``free=("steps",)``)."""
+    count to the time (a timed warm-up, :func:`~gain_tf.train.timing.fit_steps`) unless a run is
+    there to reuse or resume (its steps are kept: :meth:`~gain_tf.run_dir.RunDir.plan`,
+    ``free=("steps",)``)."""
     import tensorflow as tf
 
     from gain_tf.data import training_dataset_fn
