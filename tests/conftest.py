@@ -40,3 +40,12 @@ _worker_threads()
 # Grappler's graph optimisations take longer than the tiny graphs of the tests run (seconds per
 # traced train step); they change no result beyond round-off, so the test session skips them.
 tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
+
+
+def pytest_collection_modifyitems(config, items):
+    """Files with a ``slow`` test first, the rest in their usual order. ``make test-all`` hands
+    whole files to two workers (``--dist loadfile``) in this order; the longest files last (the
+    multi-worker and kill-resume tests are collected at the end) left one worker running them
+    alone while the other sat idle."""
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)   # stable: False sorts first
