@@ -96,8 +96,8 @@ def test_check_page_input_messages_in_order():
 
 
 class FakeInpainter:
-    """Records each network run's batch shape; "inpaints" by filling the hole with grey and predicts a gradient of
-    ones, and a fill order whose single block has closed the hole."""
+    """Records each network run's batch shape; "inpaints" by filling the hole with grey,
+    predicts a gradient of ones, and a fill order whose single block has closed the hole."""
 
     def __init__(self, training_size=32):
         self.training_size, self.config, self.runs = training_size, None, []
