@@ -144,6 +144,8 @@ def _run_regions(inpainter, regions, max_side: int, view: int, views: bool, max_
     only, from the same run).
     """
     import cv2
+
+    from gain_tf.inference import own_cells
     small = [downscale(image, hole, max_side) for image, hole in regions]
     hm, wm = max(im.shape[0] for im, _ in small), max(im.shape[1] for im, _ in small)
     padded = [[np.pad(a, [(0, hm - a.shape[0]), (0, wm - a.shape[1])] + [(0, 0)] * (a.ndim - 2),
@@ -158,8 +160,7 @@ def _run_regions(inpainter, regions, max_side: int, view: int, views: bool, max_
         gradients.extend(out["gradient"])
         if with_views and out["fill_order"] is not None:
             names, order, grid = out["fill_order"]
-            h, w = small[view][0].shape[:2]
-            fill_order = (names, order[view - k][:, :-(-h // grid), :-(-w // grid)], grid)
+            fill_order = (names, own_cells(order[view - k], *small[view][1].shape, grid), grid)
     results, seen = [], None
     for k, ((image, hole), (im, mask)) in enumerate(zip(regions, small)):
         h, w = mask.shape

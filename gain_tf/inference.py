@@ -129,8 +129,7 @@ class Inpainter:
         if out["fill_order"] is None:
             return dict(one, fill_order=None)
         names, masks, grid = out["fill_order"]
-        h, w = -(-image.shape[1] // grid), -(-image.shape[2] // grid)
-        return dict(one, fill_order=(names, masks[0][:, :h, :w], grid))
+        return dict(one, fill_order=(names, own_cells(masks[0], *image.shape[1:3], grid), grid))
 
     def views(self, image_uint8, hole_mask_uint8) -> dict:
         """:meth:`run_one` with ``views=True``."""
@@ -206,6 +205,12 @@ def load_inpainter(model_dir: Optional[str] = None, saved_model: Optional[str] =
     if saved_model:
         return load_saved_model(saved_model)
     return Inpainter.from_generator(load_generator(model_dir, checkpoint))
+
+
+def own_cells(masks, height: int, width: int, grid: int):
+    """Fill-order masks ``[K, h', w']`` of a padded input cut to the ``1/grid`` cells of its
+    ``height``×``width`` image (the cells of padding only cut off)."""
+    return masks[:, :-(-height // grid), :-(-width // grid)]
 
 
 def inpaint_arrays(fn: Callable, image_uint8, hole_mask_uint8, return_gradient: bool = False):

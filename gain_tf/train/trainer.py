@@ -209,7 +209,7 @@ class Trainer:
         size = self.config.data.image_size
         if self.is_chief:
             os.makedirs(opts.model_dir, exist_ok=True)
-            self._check_config()
+            changed = self._check_config()
             removed = self.run_dir.remove_partial_checkpoints()
             if removed:
                 logging.warning("%s: removed what an interrupted save left: %s",
@@ -217,7 +217,6 @@ class Trainer:
         self.build(size, size)
         start = self.restore()   # before config.json changes: a refused resume leaves it as it was
         if self.is_chief:
-            changed = self._check_config()
             if changed:
                 logging.warning("%s: config changed in %s; rewriting it",
                                 self.run_dir.config_path, ", ".join(changed))
