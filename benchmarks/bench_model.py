@@ -38,6 +38,7 @@ from benchmarks.bench_layers import time_step  # noqa: E402
 from gain_tf.config import PRESETS, get_config  # noqa: E402
 from gain_tf.cost import PARTS, fixed_bytes, step_cost  # noqa: E402
 from gain_tf.flops import count_params  # noqa: E402
+from gain_tf.ops import dilated  # noqa: E402
 from gain_tf.train import Trainer, TrainOptions  # noqa: E402
 
 # Public dense (no sparsity) FP16/BF16 tensor-core peaks of the SXM parts, both with 80 GB.
@@ -378,7 +379,10 @@ def main():
     parser.add_argument("--no_time", dest="time", action="store_false", help="do not time a step")
     parser.set_defaults(time=None)
     parser.add_argument("--project_steps", type=float, default=1e6)
+    parser.add_argument("--block", default="new", choices=("new", "old"),
+                        help="dilated convolutions on sub-grids (new) or TensorFlow's (old)")
     args = parser.parse_args()
+    dilated.SUBGRIDS = args.block == "new"
     tf.config.threading.set_intra_op_parallelism_threads(args.intra_op_threads)
     tf.config.threading.set_inter_op_parallelism_threads(args.inter_op_threads)
     if args.steps is None:

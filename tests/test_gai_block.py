@@ -1,4 +1,6 @@
 """GAIBlock: the spec's data flow, its masks, and hole independence."""
+import itertools
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -88,3 +90,49 @@ def test_serialization_and_xla(tmp_path):
         check_config_round_trip(block, inputs)
         check_saved_model_round_trip(block, inputs, tmp_path / block.name)
         check_jit(block, inputs)
+
+
+def _outputs_and_gradients(block, inputs):
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(inputs[:2])
+        img, grad, m = block(inputs)
+        loss = tf.reduce_sum(img * tf.sin(img)) + tf.reduce_sum(tf.cos(grad) * grad)
+    grads = tape.gradient(loss, list(inputs[:2]) + block.trainable_variables)
+    return [img, grad, m], [g for g in grads if g is not None]
+
+
+@pytest.mark.parametrize("preset", ["tiny", "small", "paper"])
+@pytest.mark.parametrize("fusion", [True, False])
+@pytest.mark.parametrize("cg", [0, 4])
+def test_subgrid_dilated_convolutions_leave_every_block_unchanged(preset, fusion, cg, monkeypatch):
+    """gain_tf.ops.dilated's sub-grid path against TensorFlow's dilated convolutions, on every
+    dilated block of the preset (tiny widths), with its priority where it has one, on a 32×32
+    map (every tap lands) and a 16×16 one (dilation 16 keeps only the centre tap): outputs bit
+    for bit, gradients (inputs and every variable) within 1e-5 of each tensor's largest value
+    (float32 rounding of sums over every position, in another order)."""
+    from gain_tf.config import get_config
+    from gain_tf.ops import dilated
+    c = get_config(preset).model
+    geometries = [dict(dilation_rate=d) for d in c.dilations]
+    geometries += [dict(dilation_rate=d, shrink=True) for d in c.dilations if c.mask_priority and cg]
+    rng = np.random.default_rng(5)
+    for size, geometry in itertools.product((32, 16), geometries):
+        inputs = make_inputs(rng, b=2, h=size, w=size, ci=3, cg=max(cg, 2))
+        kw = dict(geometry, fusion=fusion and c.fusion == "gai")
+        if kw.pop("shrink", False):
+            kw["mask_shrink"] = MaskShrink(c.delta, dilation_rate=kw["dilation_rate"])
+        block = GAIBlock(5, cg, 3, **kw)
+        block(inputs)
+        block.set_weights([w + rng.normal(size=w.shape).astype(np.float32) * 0.1
+                           for w in block.get_weights()])  # nonzero biases too
+        new = _outputs_and_gradients(block, inputs)
+        monkeypatch.setattr(dilated, "SUBGRIDS", False)
+        old = _outputs_and_gradients(block, inputs)
+        monkeypatch.setattr(dilated, "SUBGRIDS", True)
+        for a, b in zip(new[0], old[0]):
+            np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=f"{size} {geometry}")
+        assert len(new[1]) == len(old[1]) == 1 + bool(cg) + len(block.trainable_variables)
+        for a, b in zip(new[1], old[1]):
+            np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=0,
+                                       atol=1e-5 * np.abs(b.numpy()).max(),
+                                       err_msg=f"{size} {geometry}")

@@ -25,12 +25,13 @@ from __future__ import annotations
 import tensorflow as tf
 
 from gain_tf.layers.gradient import known_gradient, sobel
+from gain_tf.ops.dilated import conv2d_same
 
 
 def window_sum(x, dilation):
     """Sum over each pixel's 3×3 window at ``dilation`` (zero outside), channel by channel."""
     ones = tf.ones((3, 3, x.shape[-1], 1), x.dtype)
-    return tf.nn.depthwise_conv2d(x, ones, [1, 1, 1, 1], "SAME", dilations=[dilation] * 2)
+    return conv2d_same(x, ones, dilations=(dilation, dilation), depthwise=True)
 
 
 @tf.keras.utils.register_keras_serializable(package="gain_tf")

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from gain_tf.ops.dilated import conv2d_same
+
 
 def _pair(v):
     return tuple(v) if isinstance(v, (list, tuple)) else (int(v), int(v))
@@ -90,8 +92,7 @@ class PartialConv2D(tf.keras.layers.Layer):
     def window_sum(self, valid):
         """``sum(M_w)`` at every output position (zero-padded mask), ``[B, H', W', 1]``."""
         ones = tf.ones(self.kernel_size + (1, 1), dtype=valid.dtype)
-        s = tf.nn.convolution(valid, ones, strides=self.strides, padding="SAME",
-                              dilations=self.dilation_rate)
+        s = conv2d_same(valid, ones, self.strides, self.dilation_rate)
         return tf.round(s)  # integer counts, exact whatever convolution algorithm ran
 
     def call(self, inputs):
@@ -102,8 +103,8 @@ class PartialConv2D(tf.keras.layers.Layer):
         wsum = self.window_sum(valid)
         standard = tf.cast(wsum > 0, tf.float32)
         ratio = tf.cast(self.window_size / tf.maximum(wsum, 1.0) * standard, x.dtype)
-        y = tf.nn.convolution(x * tf.cast(valid, x.dtype), tf.cast(self.kernel, x.dtype),
-                              strides=self.strides, padding="SAME", dilations=self.dilation_rate)
+        y = conv2d_same(x * tf.cast(valid, x.dtype), tf.cast(self.kernel, x.dtype), self.strides,
+                        self.dilation_rate)
         y = y * ratio
         if self.mask_update is not None:
             new_valid = self.mask_update((valid, standard, wsum / self.window_size, guide))
