@@ -445,7 +445,6 @@ def main():
     spec = {"image": tf.TensorSpec([batch_size, size, size, 3]),
             "valid": tf.TensorSpec([batch_size, size, size, 1])}
     tmp = tempfile.TemporaryDirectory()
-    dilated.SUBGRIDS = False      # FLOPs counted as TensorFlow's path runs them, for both blocks
     trainer, cost = traced_cost(config, spec, os.path.join(tmp.name, "float32"))
     if not args.result_only:
         _, cost16 = traced_cost(config, spec, os.path.join(tmp.name, "mixed"),
@@ -453,7 +452,7 @@ def main():
         n_params = count_params(trainer.generator) + sum(map(count_params, trainer.discriminators))
         print(f"{args.config} config, {size}x{size}, batch {batch_size}")
         print_cost(cost, cost16, n_params, size, args.project_steps)
-    dilated.SUBGRIDS = args.block == "new"    # the step timed below is traced from here on
+    dilated.SUBGRIDS = args.block == "new"    # the step timed below (FLOPs: nominal for both)
     if not timed:
         print("\nNot timed (--config=paper or --no_time).")
         return

@@ -18,6 +18,9 @@ consumer, views (Identity, Reshape, …) share their input's buffer, and weights
 returned gradients are left out (they are :func:`fixed_bytes`). ``saved_bytes`` is what is live
 when the backward starts (the forward tensors the backward keeps), ``peak_bytes`` the maximum.
 TensorFlow's own schedule, Grappler's rewrites and XLA may differ from this replay.
+
+Dilated convolutions are traced as TensorFlow's own (:func:`gain_tf.ops.dilated.nominal`): every
+tap counts, as the model defines it, though the sub-grids skip taps that never land in the map.
 """
 from __future__ import annotations
 
@@ -26,6 +29,8 @@ from typing import Dict
 
 import numpy as np
 import tensorflow as tf
+
+from gain_tf.ops import dilated
 
 ALIAS_OPS = {"Identity", "StopGradient", "Reshape", "ExpandDims", "Squeeze", "Snapshot"}
 NOT_ACTIVATIONS = {"Const", "ReadVariableOp", "VarHandleOp", "Placeholder"}
@@ -90,7 +95,8 @@ def _producer(t):
 def step_cost(gan_step, batch_spec) -> StepCost:
     """Traces ``gan_step.compute`` on ``batch_spec`` (builds the models if needed) and counts."""
     from tensorflow.python.framework import ops as tf_ops  # the op statistics registry
-    fn = tf.function(gan_step.compute, autograph=False).get_concrete_function(batch_spec)
+    with dilated.nominal():   # every tap of the dilated kernels, not the sub-grids' share
+        fn = tf.function(gan_step.compute, autograph=False).get_concrete_function(batch_spec)
     graph, metrics = fn.graph, fn.structured_outputs[2]
     live, stack = set(), [t.op for t in graph.outputs] + list(graph.control_outputs)
     while stack:                                          # what the step really runs

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from gain_tf.ops import dilated
+
 
 def graph_flops(fn, *input_specs, op_types=None) -> int:
     """FLOPs of one call of the ``tf.function``-able ``fn`` on inputs of ``input_specs``.
@@ -15,7 +17,8 @@ def graph_flops(fn, *input_specs, op_types=None) -> int:
     ``op_types`` restricts the count to those op types (e.g. ``("Conv2D", "MatMul")``).
     """
     from tensorflow.python.framework import ops as tf_ops  # the op statistics registry
-    graph = tf.function(fn, autograph=False).get_concrete_function(*input_specs).graph
+    with dilated.nominal():   # every tap of the dilated kernels, not the sub-grids' share
+        graph = tf.function(fn, autograph=False).get_concrete_function(*input_specs).graph
     total = 0
     for op in graph.get_operations():
         if op_types is not None and op.type not in op_types:

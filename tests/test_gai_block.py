@@ -107,9 +107,10 @@ def _outputs_and_gradients(block, inputs):
 def test_subgrid_dilated_convolutions_leave_every_block_unchanged(preset, fusion, cg, monkeypatch):
     """gain_tf.ops.dilated's sub-grid path against TensorFlow's dilated convolutions, on every
     dilated block of the preset (tiny widths), with its priority where it has one, on a 32×32
-    map (every tap lands) and a 16×16 one (dilation 16 keeps only the centre tap): outputs bit
-    for bit, gradients (inputs and every variable) within 1e-5 of each tensor's largest value
-    (float32 rounding of sums over every position, in another order)."""
+    map (every tap lands) and a 16×16 one (dilation 16 keeps only the centre tap): the updated
+    mask bit for bit, the two streams and the gradients (inputs and every variable) within 1e-5 of
+    each tensor's largest value (float32 rounding of sums in another order; the streams are bit
+    for bit on some CPUs)."""
     from gain_tf.config import get_config
     from gain_tf.ops import dilated
     c = get_config(preset).model
@@ -129,10 +130,9 @@ def test_subgrid_dilated_convolutions_leave_every_block_unchanged(preset, fusion
         monkeypatch.setattr(dilated, "SUBGRIDS", False)
         old = _outputs_and_gradients(block, inputs)
         monkeypatch.setattr(dilated, "SUBGRIDS", True)
-        for a, b in zip(new[0], old[0]):
-            np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=f"{size} {geometry}")
+        np.testing.assert_array_equal(new[0][2].numpy(), old[0][2].numpy(), f"{size} {geometry}")
         assert len(new[1]) == len(old[1]) == 1 + bool(cg) + len(block.trainable_variables)
-        for a, b in zip(new[1], old[1]):
+        for a, b in zip(new[0][:2] + new[1], old[0][:2] + old[1]):
             np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=0,
-                                       atol=1e-5 * np.abs(b.numpy()).max(),
+                                       atol=1e-5 * np.abs(b.numpy()).max(initial=0.0),
                                        err_msg=f"{size} {geometry}")

@@ -16,15 +16,29 @@ dilation 16 on a 16×16 map is the 1×1 convolution by its centre tap, with no s
 Exact for odd kernels at stride 1 on a map of known height and width; anything else goes to
 ``tf.nn.convolution`` unchanged. (A serving graph traced for any size keeps TensorFlow's pattern,
 which tf2onnx rewrites into one dilated ONNX Conv.)
-Forward outputs are bit-identical to TensorFlow's on this CPU; gradients agree within float32
-rounding (their sums run in another order). ``SUBGRIDS = False`` restores TensorFlow's path
+Outputs and gradients agree with TensorFlow's within float32 rounding: their sums run in
+another order (the forward was bit-identical on one CPU of ours, not on another). ``SUBGRIDS = False`` restores TensorFlow's path
 everywhere (``benchmarks/bench_model.py --block=old`` times the two against each other).
 """
 from __future__ import annotations
 
+import contextlib
+
 import tensorflow as tf
 
 SUBGRIDS = True
+
+
+@contextlib.contextmanager
+def nominal():
+    """Graphs traced inside run TensorFlow's own dilated convolutions: every tap of every kernel,
+    the work the model defines (what :mod:`gain_tf.flops` and :mod:`gain_tf.cost` count)."""
+    global SUBGRIDS
+    saved, SUBGRIDS = SUBGRIDS, False
+    try:
+        yield
+    finally:
+        SUBGRIDS = saved
 
 
 def _live_radius(radius, dilation, size):
