@@ -98,6 +98,23 @@ def test_dead_taps_are_dropped_and_strided_convolutions_untouched():
     assert "SpaceToBatchND" not in ops and ops.count("Conv2D") == 1
 
 
+def test_flops_are_counted_for_every_tap():
+    """gain_tf.flops traces under dilated.nominal(): a 3×3 kernel at dilation 16 on a 16×16 map
+    counts nine taps (2 · 9 · C_in · C_out per output), though only the centre one runs; the
+    switch is restored after the trace."""
+    from gain_tf.flops import graph_flops
+    kernel = tf.ones((3, 3, 4, 5))
+    spec = tf.TensorSpec([1, 16, 16, 4])
+    count = graph_flops(lambda x: conv2d_same(x, kernel, dilations=(16, 16)), spec,
+                        op_types=("Conv2D",))
+    assert count == 2 * 9 * 4 * 5 * 16 * 16
+    assert dilated.SUBGRIDS
+    with pytest.raises(ZeroDivisionError), dilated.nominal():
+        assert not dilated.SUBGRIDS
+        1 / 0
+    assert dilated.SUBGRIDS
+
+
 ONEDNN_OFF = """
 import numpy as np, tensorflow as tf
 from gain_tf.ops.dilated import conv2d_same

@@ -17,8 +17,9 @@ Exact for odd kernels at stride 1 on a map of known height and width; anything e
 ``tf.nn.convolution`` unchanged. (A serving graph traced for any size keeps TensorFlow's pattern,
 which tf2onnx rewrites into one dilated ONNX Conv.)
 Outputs and gradients agree with TensorFlow's within float32 rounding: their sums run in
-another order (the forward was bit-identical on one CPU of ours, not on another). ``SUBGRIDS = False`` restores TensorFlow's path
-everywhere (``benchmarks/bench_model.py --block=old`` times the two against each other).
+another order (the forward was bit-identical on one CPU of ours, not on another).
+``SUBGRIDS = False`` restores TensorFlow's path everywhere (``benchmarks/bench_model.py
+--block=old`` times the two against each other); :func:`nominal` does so for one trace.
 """
 from __future__ import annotations
 
