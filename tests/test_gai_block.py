@@ -104,7 +104,7 @@ def _outputs_and_gradients(block, inputs):
 @pytest.mark.parametrize("preset", ["tiny", "small", "paper"])
 @pytest.mark.parametrize("fusion", [True, False])
 @pytest.mark.parametrize("cg", [0, 4])
-def test_subgrid_dilated_convolutions_leave_every_block_unchanged(preset, fusion, cg, monkeypatch):
+def test_subgrid_dilated_convolutions_leave_every_block_unchanged(preset, fusion, cg):
     """gain_tf.ops.dilated's sub-grid path against TensorFlow's dilated convolutions, on every
     dilated block of the preset (tiny widths), with its priority where it has one, on a 32×32
     map (every tap lands) and a 16×16 one (dilation 16 keeps only the centre tap): the updated
@@ -127,9 +127,8 @@ def test_subgrid_dilated_convolutions_leave_every_block_unchanged(preset, fusion
         block.set_weights([w + rng.normal(size=w.shape).astype(np.float32) * 0.1
                            for w in block.get_weights()])  # nonzero biases too
         new = _outputs_and_gradients(block, inputs)
-        monkeypatch.setattr(dilated, "SUBGRIDS", False)
-        old = _outputs_and_gradients(block, inputs)
-        monkeypatch.setattr(dilated, "SUBGRIDS", True)
+        with dilated.nominal():
+            old = _outputs_and_gradients(block, inputs)
         np.testing.assert_array_equal(new[0][2].numpy(), old[0][2].numpy(), f"{size} {geometry}")
         assert len(new[1]) == len(old[1]) == 1 + bool(cg) + len(block.trainable_variables)
         for a, b in zip(new[0][:2] + new[1], old[0][:2] + old[1]):
