@@ -499,6 +499,17 @@ def _decode(data: bytes) -> np.ndarray:
     return decode_image_bytes(data)
 
 
+def _wait_until_changed(locator, before: np.ndarray, timeout: float):
+    """Polls screenshots of ``locator`` until they differ from ``before`` (mean |Δ| > 5 grey levels)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        now = _decode(locator.screenshot())
+        if now.shape != before.shape or np.abs(now.astype(int) - before).mean() > 5:
+            return
+        assert time.monotonic() < deadline, f"the canvas did not change within {timeout} s"
+        time.sleep(0.2)
+
+
 def test_browser_upload_paint_run_and_views(server, tmp_path):
     pytest.importorskip("playwright", reason=APP_REASON)
     browser_path = _chromium()
@@ -518,9 +529,13 @@ def test_browser_upload_paint_run_and_views(server, tmp_path):
             page.on("request", lambda r: outside.append(r.url) if r.url.startswith("http") and
                     not r.url.startswith(server["url"]) else None)
             page.goto(server["url"], wait_until="networkidle")
-            page.locator("#editor input[type=file]").first.set_input_files(photo_path)
             canvas = page.locator("#editor canvas").first
             canvas.wait_for(state="visible")
+            # the editor's canvas is visible before the upload: paint only once the photo is drawn
+            # on it (on a slow machine a stroke made earlier went out on a blank canvas)
+            blank = _decode(canvas.screenshot())
+            page.locator("#editor input[type=file]").first.set_input_files(photo_path)
+            _wait_until_changed(canvas, blank, timeout=60)
             page.get_by_role("button", name="Brush", exact=True).first.click()
             box = canvas.bounding_box()
             # a stroke across the middle of the canvas (where the centred photo is)
