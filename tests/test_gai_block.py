@@ -92,6 +92,24 @@ def test_serialization_and_xla(tmp_path):
         check_jit(block, inputs)
 
 
+def test_the_four_convolutions_start_from_independent_draws():
+    """Each partial convolution gets its own initial kernel: no kernel's values are another's
+    (or a multiple of another's) in the order they are drawn, and each has the fan-in scaled
+    std of its own shape (half the variance: two summands per stream)."""
+    tf.keras.utils.set_random_seed(0)
+    block = GAIBlock(4, 8, 3)
+    block(make_inputs(np.random.default_rng(0), b=2, h=8, w=8, ci=4, cg=8))
+    kernels = {n: getattr(block, n).kernel.numpy() for n in ("pconv_ii", "pconv_gg", "pconv_gi",
+                                                             "pconv_ig")}
+    for (a, ka), (b, kb) in itertools.combinations(kernels.items(), 2):
+        n = min(ka.size, kb.size)
+        r = np.corrcoef(ka.ravel()[:n], kb.ravel()[:n])[0, 1]
+        assert abs(r) < 0.3, (a, b, r)
+    for name, k in kernels.items():
+        expected = np.sqrt(0.5 / np.prod(k.shape[:3]))
+        assert 0.7 * expected < k.std() < 1.3 * expected, (name, k.std(), expected)
+
+
 def _outputs_and_gradients(block, inputs):
     with tf.GradientTape(persistent=True) as tape:
         tape.watch(inputs[:2])

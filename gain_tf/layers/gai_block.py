@@ -72,16 +72,19 @@ class GAIBlock(tf.keras.layers.Layer):
         if getattr(mask_shrink, "dilation_rate", dilation_rate) != dilation_rate:
             raise ValueError(f"GAIBlock: mask_shrink must use the block's dilation_rate="
                              f"{dilation_rate}, got {mask_shrink.dilation_rate}")
-        geometry = dict(kernel_size=kernel_size, strides=strides, dilation_rate=dilation_rate,
-                        kernel_initializer=self._initializer())
+        # One initializer object per convolution: an unseeded Keras initializer draws one seed
+        # when made and returns the same numbers at every call, so sharing one would start the
+        # block's convolutions from the same random stream.
+        geometry = lambda: dict(kernel_size=kernel_size, strides=strides,
+                                dilation_rate=dilation_rate, kernel_initializer=self._initializer())
         self.pconv_ii = PartialConv2D(image_filters, mask_update=mask_shrink, name="pconv_ii",
-                                      **geometry)
+                                      **geometry())
         if self.gradient_filters:
             self.pconv_gg = PartialConv2D(gradient_filters, mask_update=GuideMask(),
-                                          name="pconv_gg", **geometry)
+                                          name="pconv_gg", **geometry())
         if self.fusion:
             self.pconv_gi = PartialConv2D(image_filters, mask_update=GuideMask(), name="pconv_gi",
-                                          **geometry)
+                                          **geometry())
             self.grad = GradientFilter(name="grad")
             self.pconv_ig = PartialConv2D(gradient_filters, 3, mask_update=GuideMask(),
                                           kernel_initializer=self._initializer(),
