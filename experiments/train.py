@@ -43,6 +43,10 @@ def define_flags():
     flags.DEFINE_integer("image_every", 500, "TensorBoard image grids every N steps.")
     flags.DEFINE_integer("checkpoint_every", 1000, "Checkpoint every N steps.")
     flags.DEFINE_bool("dry_run", False, "Build the model, print parameters and FLOPs, exit.")
+    flags.DEFINE_string("init_from", None, "Start a new run from another run's weights (a run "
+                        "folder or one of its checkpoints): step 0, fresh optimisers and schedule; "
+                        "a wider generator (--image_channels, --gradient_channels) is widened "
+                        "with the same outputs (docs/training.md, 'Warm start').")
     flags.DEFINE_bool("allow_config_change", False, "Resume a --model_dir whose config.json "
                       "differs from these settings (e.g. more --steps), rewriting it.")
 
@@ -91,7 +95,8 @@ def main(argv):
                            mixed_precision=FLAGS.mixed_precision, jit=FLAGS.jit,
                            log_every=FLAGS.log_every, image_every=FLAGS.image_every,
                            checkpoint_every=FLAGS.checkpoint_every,
-                           allow_config_change=FLAGS.allow_config_change)
+                           allow_config_change=FLAGS.allow_config_change,
+                           init_from=FLAGS.init_from)
     try:
         strategy = make_strategy(FLAGS.strategy, FLAGS.collective_timeout)
     except ValueError as e:  # e.g. a TF_CONFIG that is not JSON: one line, no traceback
@@ -100,7 +105,7 @@ def main(argv):
     trainer = Trainer(config, options, strategy)
     try:
         trainer.train(training_dataset_fn(config, FLAGS.data, FLAGS.seed, FLAGS.deterministic))
-    except (TrainingDivergedError, ValueError) as e:
+    except (TrainingDivergedError, ValueError, FileNotFoundError) as e:
         logging.error("%s", e)
         print(f"error: {e}", file=sys.stderr)
         return 1

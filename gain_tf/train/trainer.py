@@ -69,6 +69,7 @@ class TrainOptions:
     keep_checkpoints: int = 3
     progress: bool = True
     allow_config_change: bool = False   # resume a run whose config.json differs (rewrites it)
+    init_from: Optional[str] = None     # a new run starts from this run's weights (warm_start.py)
 
 
 class Trainer:
@@ -216,6 +217,11 @@ class Trainer:
                                 self.run_dir.checkpoint_dir, ", ".join(removed))
         self.build(size, size)
         start = self.restore()   # before config.json changes: a refused resume leaves it as it was
+        if opts.init_from and start == 0:
+            from gain_tf.train.warm_start import warm_start
+            warm_start(self, opts.init_from)
+        elif opts.init_from:
+            logging.info("resuming at step %d: init_from=%s is not read", start, opts.init_from)
         if self.is_chief:
             if changed:
                 logging.warning("%s: config changed in %s; rewriting it",
