@@ -221,7 +221,8 @@ class Trainer:
             from gain_tf.train.warm_start import warm_start
             warm_start(self, opts.init_from)
         elif opts.init_from:
-            logging.info("resuming at step %d: init_from=%s is not read", start, opts.init_from)
+            logging.warning("%s resumes at step %d: init_from=%s is not read",
+                            opts.model_dir, start, opts.init_from)
         if self.is_chief:
             if changed:
                 logging.warning("%s: config changed in %s; rewriting it",

@@ -50,13 +50,22 @@ def test_widened_generator_computes_what_the_narrow_one_does(variant):
             np.testing.assert_array_equal(m, m_ref, err_msg=name)
 
 
-def test_widening_refuses_other_shapes():
+def test_widening_refuses_other_shapes_and_an_activation_whose_new_channels_would_not_learn():
     old, inputs = _random_generator(get_config("tiny", image_size=SIZE, **SHALLOW), 0)
-    for change in (dict(image_channels=2), dict(attention=False), dict(content_dilation_blocks=2)):
+    for change in (dict(image_channels=2), dict(attention=False), dict(content_dilation_blocks=2),
+                   dict(image_channels=8, activation="relu")):
         new = GAINGenerator(old.config.replace(**change))
         new(inputs)
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="relu" if "activation" in change else ""):
             widen_generator(old, new)
+
+
+def test_only_growing_widths_may_differ():
+    from gain_tf.train.warm_start import differing_fields
+    old = get_config("photo")
+    assert differing_fields(old, old.replace(image_channels=8, gradient_channels=16)) == []
+    assert differing_fields(old, old.replace(image_channels=2, delta=0.5, disc_kernel=3)) == [
+        "image_channels (4 -> 2)", "delta (0.4 -> 0.5)", "disc_kernel (5 -> 3)"]
 
 
 def test_trainer_warm_start_then_new_channels_learn(tmp_path):
@@ -83,6 +92,11 @@ def test_trainer_warm_start_then_new_channels_learn(tmp_path):
     moved = entry.numpy()[..., 4:]
     assert np.abs(moved).min(axis=(0, 1, 2)).max() > 0 and np.all(np.abs(moved).sum((0, 1, 2)) > 0)
     assert not np.allclose(moved[..., 0], moved[..., 1])
+    other = Trainer(config.replace(delta=0.5), TrainOptions(
+        model_dir=str(tmp_path / "other"), init_from=str(tmp_path / "narrow"), progress=False))
+    with pytest.raises(ValueError, match=r"--init_from=.*narrow.*delta \(0.4 -> 0.5\)"):
+        other.train(data, steps=0)
+    assert not (tmp_path / "other" / "config.json").exists()
 
 
 def test_init_from_errors_name_the_path(tmp_path):
@@ -90,5 +104,5 @@ def test_init_from_errors_name_the_path(tmp_path):
     with pytest.raises(FileNotFoundError, match="nowhere"):
         resolve(str(tmp_path / "nowhere"))
     (tmp_path / "empty").mkdir()
-    with pytest.raises(FileNotFoundError, match="empty"):
+    with pytest.raises(FileNotFoundError, match="--init_from=.*empty: no checkpoint"):
         resolve(str(tmp_path / "empty"))
