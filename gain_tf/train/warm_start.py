@@ -153,7 +153,6 @@ def warm_start(trainer, init_from: str) -> str:
     """Sets a built trainer's generator (widened if wider) and discriminators from ``init_from``
     (see :func:`resolve`); returns the checkpoint prefix read."""
     from gain_tf.inference import load_generator
-    from gain_tf.models import build_discriminators
     run, path = resolve(init_from)
     old_config = run.read_config()
     changed = differing_fields(old_config, trainer.config)
@@ -161,23 +160,19 @@ def warm_start(trainer, init_from: str) -> str:
         raise ValueError(f"--init_from={init_from}: its model config differs from this run's in "
                          f"{', '.join(changed)}; only image_channels and gradient_channels may "
                          "change, and only grow")
+    # The discriminators' fields match (checked above), so they restore into the trainer's own.
+    discriminators = {"d_image": trainer.d_image}
+    if trainer.d_guide is not None:
+        discriminators["d_guide"] = trainer.d_guide
     try:
         old = load_generator(run.path, path)
         with trainer.strategy.scope():
             widen_generator(old, trainer.generator)
-        d_old = build_discriminators(old_config)
-        inputs = old.example_inputs(old_config.model.multiple * 4)
-        for d, x in zip(d_old, (inputs[0], old(inputs).get("gradient"))):
-            if d is not None:
-                d((x, inputs[1]))
-        ckpt = tf.train.Checkpoint(d_image=d_old[0], **({"d_guide": d_old[1]} if d_old[1] else {}))
-        ckpt.restore(path).expect_partial().assert_existing_objects_matched()
+        tf.train.Checkpoint(**discriminators).restore(path).expect_partial() \
+            .assert_existing_objects_matched()
     except (AssertionError, ValueError, tf.errors.OpError) as e:
         msg = " ".join(str(e).split())[:300]
         raise ValueError(f"--init_from={init_from}: cannot start from {path}: {msg}") from None
-    for d, target in zip(d_old, (trainer.d_image, trainer.d_guide)):
-        for src, dst in zip(d.weights if d else [], target.weights if target else []):
-            dst.assign(src)
     logging.info("warm start from %s: generator %s -> %s channels (image/gradient), "
                  "discriminators copied", path,
                  f"{old_config.model.image_channels}/{old_config.model.gradient_channels}",
