@@ -6,6 +6,7 @@
     <run>/checkpoints/       ckpt-<step>.index / .data-*, written by the trainer
     <run>/train/             TensorBoard logs
     <run>/done.json          written by the trainer when the run reached its config's steps
+    <run>/init_from.json     a warm-started run's source (``--init_from`` and the checkpoint read)
 
 :meth:`RunDir.plan` is the one decision a tool takes before training into a folder (the demo and
 the ablation): reuse a finished run, resume an unfinished one, or move a run of other settings
@@ -25,6 +26,7 @@ CONFIG_FILE = "config.json"
 CHECKPOINT_SUBDIR = "checkpoints"
 LOG_SUBDIR = "train"
 DONE_FILE = "done.json"
+INIT_FROM_FILE = "init_from.json"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,6 +52,7 @@ class RunDir:
         self.checkpoint_dir = os.path.join(self.path, CHECKPOINT_SUBDIR)
         self.log_dir = os.path.join(self.path, LOG_SUBDIR)
         self.done_path = os.path.join(self.path, DONE_FILE)
+        self.init_from_path = os.path.join(self.path, INIT_FROM_FILE)
 
     def __repr__(self):
         return f"RunDir({self.path!r})"
@@ -183,3 +186,10 @@ class RunDir:
         """Removes ``done.json``: the run trains again (its steps were raised)."""
         if os.path.exists(self.done_path):
             os.remove(self.done_path)
+
+    # ------------------------------------------------------------------ warm start
+    def record_init_from(self, init_from: str, checkpoint: str) -> None:
+        """Writes ``init_from.json`` (atomically): the run was warm-started from ``checkpoint``
+        (``init_from`` as given); its config.json alone would not say so."""
+        atomic_write_bytes(self.init_from_path, json.dumps(
+            {"init_from": init_from, "checkpoint": os.path.abspath(checkpoint)}).encode())

@@ -219,7 +219,9 @@ class Trainer:
         start = self.restore()   # before config.json changes: a refused resume leaves it as it was
         if opts.init_from and start == 0:
             from gain_tf.train.warm_start import warm_start
-            warm_start(self, opts.init_from)
+            source = warm_start(self, opts.init_from)
+            if self.is_chief:
+                self.run_dir.record_init_from(opts.init_from, source)
         elif opts.init_from:
             logging.warning("%s resumes at step %d: init_from=%s is not read",
                             opts.model_dir, start, opts.init_from)

@@ -1,4 +1,6 @@
 """Warm start: a wider generator computes the narrow one's outputs, then its new channels learn."""
+import json
+import os
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -85,6 +87,9 @@ def test_trainer_warm_start_then_new_channels_learn(tmp_path):
                                narrow.generator((images, valid))["image"], atol=2e-5)
     for a, b in zip(wide.d_image.weights, narrow.d_image.weights):
         np.testing.assert_array_equal(a, b)
+    record = json.loads((tmp_path / "wide" / "init_from.json").read_text())
+    assert record["init_from"] == str(tmp_path / "narrow")
+    assert record["checkpoint"].endswith(os.path.join("narrow", "checkpoints", "ckpt-3"))
     entry = wide.generator.branches["structure"][0].pconv_ii.kernel
     assert np.all(entry.numpy()[..., 4:] == 0)          # the 4 new channels start at 0
     wide.train(data, steps=2)   # no checkpoint yet: warm-starts again (the same weights), trains
