@@ -1,6 +1,7 @@
 """Warm start: a wider generator computes the narrow one's outputs, then its new channels learn."""
 import json
 import os
+
 import numpy as np
 import pytest
 import tensorflow as tf
