@@ -105,9 +105,8 @@ class Trainer:
         self._built = False
         self.is_chief, self.task = worker_role(self.strategy)
         self.checkpoint = tf.train.Checkpoint(
-            step=self.step, generator=self.generator, d_image=self.d_image,
-            g_optimizer=self.g_optimizer, d_optimizer=self.d_optimizer,
-            **({"d_guide": self.d_guide} if self.d_guide is not None else {}))
+            step=self.step, generator=self.generator, g_optimizer=self.g_optimizer,
+            d_optimizer=self.d_optimizer, **self.discriminator_slots())
         # Only the chief writes the run folder; the other workers of a cluster save (all must take
         # part in a save) into a scratch folder of their own that train() creates and removes.
         self.manager = (self._manager(self.run_dir.checkpoint_dir) if self.is_chief else None)
@@ -132,6 +131,13 @@ class Trainer:
     @property
     def discriminators(self):
         return self.gan_step.discriminators
+
+    def discriminator_slots(self) -> dict:
+        """The discriminators under their checkpoint names (``d_guide`` only when there is one)."""
+        slots = {"d_image": self.d_image}
+        if self.d_guide is not None:
+            slots["d_guide"] = self.d_guide
+        return slots
 
     def build(self, height: int, width: int):
         """Creates every variable (models and both optimisers' slots) so checkpoints restore exactly."""

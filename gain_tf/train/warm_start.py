@@ -161,9 +161,7 @@ def warm_start(trainer, init_from: str) -> str:
                          f"{', '.join(changed)}; only image_channels and gradient_channels may "
                          "change, and only grow")
     # The discriminators' fields match (checked above), so they restore into the trainer's own.
-    discriminators = {"d_image": trainer.d_image}
-    if trainer.d_guide is not None:
-        discriminators["d_guide"] = trainer.d_guide
+    discriminators = trainer.discriminator_slots()
     try:
         old = load_generator(run.path, path)
         with trainer.strategy.scope():
