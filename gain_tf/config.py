@@ -207,7 +207,7 @@ PRESETS = {
 # there; the paper's own settings are for 10^6 steps.
 PRESETS["demo"] = PRESETS["tiny"].replace(
     name="demo", image_size=64, batch_size=8, steps=2500, learning_rate=2e-3, lr_decay="cosine",
-    adv_weight=0.1, l1_hole_weight=6.0, masks="irregular")
+    adv_weight=0.1, l1_hole_weight=6.0, masks="irregular", guide_scale=10.0)
 
 
 # The shipped model's recipe (models/gain-photo/MODEL_CARD.md, docs/photo_model.md): `tiny` at

@@ -16,7 +16,7 @@ def test_sections_hold_each_field_once_and_presets_differ_where_they_say():
     assert (tiny.model.image_channels, tiny.model.structure_dilation_blocks) == (4, 2)
     changed = {k for k, v in demo.flat().items() if tiny.flat()[k] != v}
     assert changed == {"name", "image_size", "batch_size", "steps", "learning_rate", "lr_decay",
-                       "adv_weight", "l1_hole_weight", "masks"}
+                       "adv_weight", "l1_hole_weight", "masks", "guide_scale"}
     assert demo.optim.steps == 2500 and demo.data.masks == "irregular"
 
 
