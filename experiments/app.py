@@ -169,7 +169,7 @@ def build_app(inpainter, output_dir: str, max_pixels: int = DEFAULT_MAX_PIXELS,
                     elem_id="editor")
                 with gr.Row():
                     mode = gr.Radio(list(MODE_CHOICES), value="auto", label="Mode",
-                                    info="auto: crop for large photos, else full", scale=3,
+                                    info="auto: crop above the model's size, resize below", scale=3,
                                     elem_id="mode")
                     button = gr.Button("Inpaint", variant="primary", scale=1, elem_id="run")
             with gr.Column(scale=1):

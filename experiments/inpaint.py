@@ -59,7 +59,8 @@ def define_flags(flag_values=flags.FLAGS) -> None:
                         flag_values=fv)
     define_model_flags(fv)
     flags.DEFINE_enum("mode", "auto", ["auto", "full", "crop", "resize"],
-                      "How to run large images: auto = crop above the training size.",
+                      "How to run images of another size than the training size: "
+                      "auto = crop above it, resize below.",
                       flag_values=fv)
     flags.DEFINE_integer("margin", None, "Crop mode: context around each hole region in px "
                          "(default: the region's longer side, at least 32).", flag_values=fv)

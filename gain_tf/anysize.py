@@ -102,27 +102,32 @@ def hole_boxes(hole: np.ndarray, margin: Optional[int] = None, min_size: int = 0
     return [tuple(int(v) for v in b) for b in boxes]
 
 
-def downscale(image, hole, max_side: int) -> tuple:
-    """``(image, hole mask uint8, 255 = hole)`` with the longer side scaled to at most ``max_side``
-    (``INTER_AREA``; a scaled-down pixel is hole if any of it was); unchanged when small enough."""
+def rescale(image, hole, side: int) -> tuple:
+    """``(image, hole mask uint8, 255 = hole)`` with the longer side scaled to ``side``: down with
+    ``INTER_AREA``, up bilinearly; the mask is scaled with the same interpolation and a scaled
+    pixel is hole if any hole pixel weighs in it, so nothing under the hole reaches the scaled
+    image's known pixels."""
     import cv2
     h, w = hole.shape
     mask = np.where(hole > 0, 255, 0).astype(np.uint8)
-    scale = max_side / max(h, w)
-    if scale >= 1.0:
+    scale = side / max(h, w)
+    if scale == 1.0:
         return image, mask
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    small_hole = cv2.resize(mask, size, interpolation=cv2.INTER_AREA) > 0
-    return (cv2.resize(image, size, interpolation=cv2.INTER_AREA),
-            np.where(small_hole, 255, 0).astype(np.uint8))
+    interpolation = cv2.INTER_LINEAR if scale > 1.0 else cv2.INTER_AREA
+    scaled_hole = cv2.resize(mask, size, interpolation=interpolation) > 0
+    return (cv2.resize(image, size, interpolation=interpolation),
+            np.where(scaled_hole, 255, 0).astype(np.uint8))
 
 
 def resolve_mode(mode: str, height: int, width: int, training_size: int) -> str:
-    """The mode ``auto`` stands for: ``crop`` when the longer side is over the training size
-    (measured: at twice its training size the demo model's hole error in ``full`` mode is 3-8×
-    ``crop``'s), else ``full``; any other mode is itself."""
+    """The mode ``auto`` stands for: ``crop`` when the longer side is over the training size,
+    ``resize`` (scaled up) when it is under, ``full`` at it; any other mode is itself. A model
+    works at the scale it was trained at (measured on the demo model, trained at 64: at twice
+    that size ``full``'s hole error is 3-8× ``crop``'s; at 24-48 px it is 1.6-3× ``resize``'s)."""
     if mode == "auto":
-        return "crop" if max(height, width) > training_size else "full"
+        longer = max(height, width)
+        return "crop" if longer > training_size else "resize" if longer < training_size else "full"
     return mode
 
 
@@ -131,10 +136,10 @@ def _regions_per_run(shape, config, max_memory_gb: float) -> int:
     return max(1, int(max_memory_gb * 2 ** 30 // max(1, estimate_full_memory(*shape, config))))
 
 
-def _run_regions(inpainter, regions, max_side: int, view: int, views: bool, max_memory_gb: float):
-    """The network on each ``(image, hole)`` of ``regions`` with its longer side scaled to at
-    most ``max_side`` and back: the model's composite, upscaled (so hole-edge pixels blend fill and
-    known pixels), then only hole pixels pasted.
+def _run_regions(inpainter, regions, side: int, view: int, views: bool, max_memory_gb: float):
+    """The network on each ``(image, hole)`` of ``regions`` with its longer side scaled to
+    ``side`` (:func:`rescale`) and back: the model's composite, scaled back
+    (so hole-edge pixels blend fill and known pixels), then only hole pixels pasted.
 
     The scaled regions go through the generator together, as one batch (in as few runs as
     ``max_memory_gb`` allows: one for any usual request), each padded at the bottom and right to
@@ -146,7 +151,7 @@ def _run_regions(inpainter, regions, max_side: int, view: int, views: bool, max_
     import cv2
 
     from gain_tf.inference import own_cells
-    small = [downscale(image, hole, max_side) for image, hole in regions]
+    small = [rescale(image, hole, side) for image, hole in regions]
     hm, wm = max(im.shape[0] for im, _ in small), max(im.shape[1] for im, _ in small)
     padded = [[np.pad(a, [(0, hm - a.shape[0]), (0, wm - a.shape[1])] + [(0, 0)] * (a.ndim - 2),
                       mode="symmetric") for a in pair] for pair in small]
@@ -169,8 +174,9 @@ def _run_regions(inpainter, regions, max_side: int, view: int, views: bool, max_
             seen = (im, mask, gradient, fill_order)
         if (h, w) != hole.shape:
             big_h, big_w = hole.shape
-            up = cv2.resize(out, (big_w, big_h), interpolation=cv2.INTER_CUBIC)
-            out = np.where(hole[..., None], up, image)
+            back = cv2.resize(out, (big_w, big_h), interpolation=cv2.INTER_CUBIC if big_h > h
+                              else cv2.INTER_AREA)
+            out = np.where(hole[..., None], back, image)
             gradient = cv2.resize(gradient, (big_w, big_h),
                                   interpolation=cv2.INTER_LINEAR).reshape(big_h, big_w, -1)
         results.append((out, gradient))
@@ -203,12 +209,12 @@ def inpaint_image(inpainter, image_uint8, hole_mask_uint8, mode: str = "auto",
     * ``full``: the whole image through the network at its own resolution; refused, with the
       estimate, when :func:`estimate_full_memory` is over ``max_memory_gb``;
     * ``crop``: each hole region (:func:`hole_boxes`, grown by ``margin`` and to at least the
-      training size) cut out, scaled so its longer side is at most the training size, inpainted,
-      scaled back (the upscaled composite blends fill and known pixels at the hole edge); only
-      hole pixels pasted;
-    * ``resize``: the whole image scaled to the training size, inpainted, scaled back, hole pixels
-      pasted;
-    * ``auto``: :func:`resolve_mode`: ``crop`` when the longer side is over the training size.
+      training size) cut out, scaled so its longer side is the training size, inpainted, scaled
+      back (the scaled-back composite blends fill and known pixels at the hole edge); only hole
+      pixels pasted;
+    * ``resize``: the whole image scaled (down or up) so its longer side is the training size,
+      inpainted, scaled back, hole pixels pasted;
+    * ``auto``: :func:`resolve_mode`: ``crop`` above the training size, ``resize`` below it.
 
     The regions go through the generator in one run (:func:`_run_regions`). Known pixels come back
     bit-exact in every mode. ``progress(done, total)`` is called per crop pasted. ``views``: the run

@@ -117,6 +117,7 @@ class FakeInpainter:
 def test_resolve_mode_and_the_view_box_from_one_run_per_request():
     from gain_tf.anysize import inpaint_image, resolve_mode
     assert resolve_mode("auto", 32, 32, 32) == "full"
+    assert resolve_mode("auto", 20, 31, 32) == "resize"
     assert resolve_mode("auto", 32, 33, 32) == "crop"
     assert resolve_mode("resize", 1000, 1000, 32) == "resize"
     image = np.zeros((300, 400, 3), np.uint8)

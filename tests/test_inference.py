@@ -122,6 +122,42 @@ def test_real_crops_keep_known_pixels_and_are_no_worse_than_full(demo_model, siz
     np.testing.assert_array_equal(anysize.inpaint_image(demo_model, image, hole).image, outs["crop"])
 
 
+@pytest.mark.parametrize("size", [32, 48])
+def test_small_images_are_scaled_up_and_beat_full(demo_model, size):
+    """Below the training size `auto` scales the image up (`resize`). Measured on the demo model
+    (trained at 64) over these 8 scenes: mean hole error 25 and 22 grey levels at 32 and 48 px
+    against full's 71 and 35; stated bound: at most 0.8 × full's."""
+    from gain_tf.synthetic import generate_scenes
+    err = {"full": [], "resize": []}
+    for seed in range(8):
+        image = generate_scenes(1, size=size, seed=seed)[0]
+        y, x = np.random.default_rng(seed).integers(2, size - 12, 2)
+        hole = np.zeros((size, size), np.uint8)
+        hole[y:y + 8, x:x + 10] = 255
+        h = hole > 0
+        outs = {m: anysize.inpaint_image(demo_model, image, hole, mode=m) for m in ("full", "resize")}
+        if seed == 0:
+            auto = anysize.inpaint_image(demo_model, image, hole)
+            assert auto.mode == "resize" and outs["resize"].seen.shape[:2] == (64, 64)
+            np.testing.assert_array_equal(auto.image, outs["resize"].image)
+        np.testing.assert_array_equal(outs["resize"].image[~h], image[~h])
+        for m, o in outs.items():
+            err[m].append(np.abs(o.image.astype(int) - image.astype(int))[h].mean())
+    assert np.mean(err["resize"]) <= 0.8 * np.mean(err["full"]), err
+
+
+@pytest.mark.parametrize("mode,size", [("full", 64), ("resize", 40), ("resize", 96), ("crop", 128)])
+def test_what_lies_under_the_hole_never_reaches_the_network(demo_model, mode, size):
+    """The scaling in each mode must not carry the pixels under the hole into the known pixels the
+    network sees: two photos that differ only inside the hole are inpainted identically."""
+    image, hole = scene_with_holes(size)
+    other = image.copy()
+    other[hole > 0] = 255 - other[hole > 0]
+    a = anysize.inpaint_image(demo_model, image, hole, mode=mode)
+    b = anysize.inpaint_image(demo_model, other, hole, mode=mode)
+    np.testing.assert_array_equal(a.image[hole > 0], b.image[hole > 0])
+
+
 def test_crop_regions_run_together_give_what_each_gives_alone(demo_model):
     """Crop mode runs all regions as one batch: two 64x64 crops (no scaling, no padding) come
     out as when each hole is inpainted on its own, within float rounding of the batched run."""
