@@ -12,7 +12,8 @@ Each variant the paper compares is a config, never a fork of the code (docs/eval
 
 Presets: ``paper`` (widths 64/128), ``small`` (16/32, CPU work), ``tiny`` (4/8, a shallower
 network, for tests), ``demo`` (``tiny`` with the short-run recipe of ``make demo``) and ``photo``
-(the shipped model's recipe: ``tiny`` at 64×64 on the photo dataset).
+(the shipped model's recipe: ``tiny`` at 64×64 on the photo dataset, then the same at 128×128
+warm-started from it).
 
 Every leaf field has a unique name, so overrides and command-line flags use it directly
 (``get_config("tiny", guidance="none", steps=500)``, ``--guidance=none --steps=500``); the flags
@@ -212,7 +213,8 @@ PRESETS["demo"] = PRESETS["tiny"].replace(
 
 # The shipped model's recipe (models/gain-photo/MODEL_CARD.md, docs/photo_model.md): `tiny` at
 # 64×64 on multi-scale crops of the photo dataset (data_prep/build_photos.py), the demo's short-run
-# losses, and the gradient target scaled by 10; each choice measured (docs/photo_model.md).
+# losses, and the gradient target scaled by 10; each choice measured (docs/photo_model.md). Its
+# stage 2 reruns it at --image_size=128, warm-started from stage 1.
 PRESETS["photo"] = PRESETS["tiny"].replace(
     name="photo", image_size=64, batch_size=8, max_shorter_side=256, masks="irregular",
     steps=24000, learning_rate=1e-3, lr_decay="cosine", adv_weight=0.1, l1_hole_weight=6.0,
