@@ -151,23 +151,23 @@ def _run_regions(inpainter, regions, side: int, view: int, views: bool, max_memo
     import cv2
 
     from gain_tf.inference import own_cells
-    small = [rescale(image, hole, side) for image, hole in regions]
-    hm, wm = max(im.shape[0] for im, _ in small), max(im.shape[1] for im, _ in small)
+    scaled = [rescale(image, hole, side) for image, hole in regions]
+    hm, wm = max(im.shape[0] for im, _ in scaled), max(im.shape[1] for im, _ in scaled)
     padded = [[np.pad(a, [(0, hm - a.shape[0]), (0, wm - a.shape[1])] + [(0, 0)] * (a.ndim - 2),
-                      mode="symmetric") for a in pair] for pair in small]
+                      mode="symmetric") for a in pair] for pair in scaled]
     images, masks = np.stack([p[0] for p in padded]), np.stack([p[1] for p in padded])
     per_run = _regions_per_run((hm, wm), inpainter.config, max_memory_gb)
     filled, gradients, fill_order = [], [], None
-    for k in range(0, len(small), per_run):
+    for k in range(0, len(scaled), per_run):
         with_views = views and k <= view < k + per_run
         out = inpainter.run(images[k:k + per_run], masks[k:k + per_run], views=with_views)
         filled.extend(out["inpainted"])
         gradients.extend(out["gradient"])
         if with_views and out["fill_order"] is not None:
             names, order, grid = out["fill_order"]
-            fill_order = (names, own_cells(order[view - k], *small[view][1].shape, grid), grid)
+            fill_order = (names, own_cells(order[view - k], *scaled[view][1].shape, grid), grid)
     results, seen = [], None
-    for k, ((image, hole), (im, mask)) in enumerate(zip(regions, small)):
+    for k, ((image, hole), (im, mask)) in enumerate(zip(regions, scaled)):
         h, w = mask.shape
         out, gradient = filled[k][:h, :w], gradients[k][:h, :w]
         if k == view:
