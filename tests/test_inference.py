@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gain_tf import anysize, inference, serving
+from gain_tf import REPO_ROOT, anysize, inference, serving
 from gain_tf.config import get_config
 from tests.fixtures_model import tiny_generator, tiny_model_dir
 
@@ -235,8 +235,7 @@ def test_the_shipped_model_beats_diffusion_and_its_gradient_beats_zero_on_held_o
     to the truth's than Telea's fill, and the predicted ∇I* closer than the all-zero gradient."""
     from gain_tf.evaluation import protocol
     model = inference.load_saved_model(inference.SHIPPED_MODEL)
-    heldout = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data_prep",
-                           "heldout_photos")
+    heldout = os.path.join(REPO_ROOT, "data_prep", "heldout_photos")
     with open(os.devnull, "w") as quiet:
         rows = protocol.evaluate(model.inpaint_scored, heldout, str(tmp_path), model.training_size,
                                  buckets=((0.2, 0.3), (0.4, 0.5)), num_images=96, num_grid=0,
