@@ -88,7 +88,7 @@ class ModelConfig:
 
 @dataclasses.dataclass(frozen=True)
 class LossConfig:
-    """Loss weights: ``L_G = λ_l1 (L1_I + λ_∇l1 L1_∇I) + λ_adv (L_G^I + λ_∇adv L_G^∇I)``,
+    """Loss weights: ``L_G = λ_l1 (L1_I + λ_∇l1 L1_∇I) + λ_adv (L_G^I + λ_∇adv L_G^∇I) + λ_E L_E``,
     ``L_D`` + λ_gp GP; the guidance terms and D^S see the guidance maps times ``guide_scale``.
 
     The paper's values are lost: these are choices (docs/design.md, "Deviations and choices"); the paper
@@ -102,6 +102,8 @@ class LossConfig:
                             "a normalised gradient target; 1 = the map as it is.")
     guide_l1_weight: float = _f(1.0, "λ_∇l1: weight of the guidance L1 relative to the image's.")
     guide_adv_weight: float = _f(1.0, "λ_∇adv: weight of D^S's hinge term relative to D^I's.")
+    energy_weight: float = _f(0.0, "λ_E: weight of the hole's gradient-energy match "
+                              "(losses.gradient_energy_loss; not in the paper, 0 = off).")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -43,6 +43,29 @@ def l1_loss(prediction, target, global_batch_size=None, valid=None, hole_weight=
     return _per_replica_share(value, global_batch_size, tf.shape(prediction)[0])
 
 
+def gradient_energy_loss(composite, target, valid, global_batch_size=None, eps=1e-6):
+    """``L_E = mean_b |ē(C_b) − ē(I_b)|``, ``ē(x) = Σ_hole ‖∇x‖ / Σ_hole 1``: the hole's mean
+    gradient magnitude (grayscale Sobel/8, :func:`gain_tf.layers.gradient.image_gradient`) of the
+    composite against the truth's, per image.
+
+    A statistic to match, not a pixel target: it asks for as much structure in the hole as the
+    truth has and leaves its placement to the other terms. ``composite`` and ``target``: RGB
+    ``[B,H,W,3]``; ``valid`` ``[B,H,W,1]`` (1 = known); images without a hole add 0. Not in the
+    paper (docs/photo_model.md, section 10).
+    """
+    from gain_tf.layers.gradient import image_gradient
+
+    def mean_norm(x):
+        g = image_gradient(tf.cast(x, tf.float32))
+        norm = tf.sqrt(tf.reduce_sum(tf.square(g), axis=-1, keepdims=True) + eps)
+        return tf.reduce_sum(norm * hole, axis=[1, 2, 3]) / tf.maximum(count, 1.0)
+
+    hole = 1.0 - tf.cast(valid, tf.float32)
+    count = tf.reduce_sum(hole, axis=[1, 2, 3])
+    value = tf.reduce_mean(tf.abs(mean_norm(composite) - tf.stop_gradient(mean_norm(target))))
+    return _per_replica_share(value, global_batch_size, tf.shape(composite)[0])
+
+
 def own_hinge_discriminator_loss(real_scores, fake_scores):
     """``E[relu(1 − D(real))] + E[relu(1 + D(fake))]``, each mean over all scores, in float32."""
     real = tf.cast(real_scores, tf.float32)

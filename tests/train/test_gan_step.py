@@ -99,3 +99,24 @@ print("OK", float(loss))
     res = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True,
                          timeout=600)
     assert res.returncode == 0 and "OK" in res.stdout, res.stderr[-3000:]
+
+
+def test_energy_term_enters_the_generator_loss_and_changes_the_update(tmp_path):
+    """With λ_E the step reports ``L_E`` of the composite before the update (the loss function on the
+    same weights), adds ``λ_E L_E`` to ``g_total``, and moves the generator elsewhere than λ_E = 0."""
+    from gain_tf import losses
+    images, valid = smooth_images(seed=7), hole_masks()
+    batch = next(iter(tf.data.Dataset.from_tensor_slices({"image": images, "valid": valid}).batch(4)))
+    outs = {}
+    for w in (0.0, 2.0):
+        trainer = make_trainer(tmp_path / str(w), energy_weight=w)
+        trainer.build(SIZE, SIZE)
+        pred = trainer.generator((images, valid))["image"].numpy()
+        expect = float(losses.gradient_energy_loss(pred * (1 - valid) + images * valid, images, valid))
+        m = {k: float(v) for k, v in trainer.train_step(batch).items()}
+        np.testing.assert_allclose(m["energy"], expect if w else 0.0, rtol=1e-4, atol=1e-7)
+        want = m["l1_image"] + m["l1_guide"] + 1.0 * (m["adv_image"] + m["adv_guide"]) + w * m["energy"]
+        np.testing.assert_allclose(m["g_total"], want, rtol=1e-5)
+        outs[w] = trainer.generator((images, valid))["image"].numpy()
+    assert expect > 1e-3
+    assert np.abs(outs[2.0] - outs[0.0]).max() > 1e-4
