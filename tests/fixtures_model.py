@@ -119,3 +119,27 @@ def tiny_inpainter():
 
         _CACHE["inpainter"] = Inpainter.from_generator(tiny_generator())
     return _CACHE["inpainter"]
+
+
+DEMO_MODEL = os.path.join(os.path.dirname(__file__), "fixtures", "demo_tiny")
+
+
+def demo_inpainter():
+    """The `make demo` model (tiny, trained 2 500 steps at 64×64), committed as a fixture (cached)."""
+    if "demo" not in _CACHE:
+        from gain_tf.inference import Inpainter, load_generator
+
+        _CACHE["demo"] = Inpainter.from_generator(load_generator(DEMO_MODEL))
+    return _CACHE["demo"]
+
+
+def scene_with_holes(size: int, seed: int = 11):
+    """``(uint8 synthetic scene [size,size,3], uint8 hole [size,size], 255 = hole)``: one box hole,
+    two from 120 px."""
+    from gain_tf.synthetic import generate_scenes
+    image = generate_scenes(1, size=size, seed=seed)[0]
+    hole = np.zeros((size, size), np.uint8)
+    hole[10:18, 8:20] = 255
+    if size >= 120:
+        hole[100:108, 90:110] = 255
+    return image, hole
