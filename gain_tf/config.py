@@ -88,7 +88,7 @@ class ModelConfig:
 
 @dataclasses.dataclass(frozen=True)
 class LossConfig:
-    """Loss weights: ``L_G = λ_l1 (L1_I + λ_∇l1 L1_∇I) + λ_adv (L_G^I + λ_∇adv L_G^∇I) + λ_E L_E``,
+    """Loss weights: ``L_G = λ_l1 (L1_I + λ_∇l1 L1_∇I) + λ_adv (L_G^I + λ_∇adv L_G^∇I) + λ_E L_E + λ_S L_S``,
     ``L_D`` + λ_gp GP; the guidance terms and D^S see the guidance maps times ``guide_scale``.
 
     The paper's values are lost: these are choices (docs/design.md, "Deviations and choices"); the paper
@@ -104,6 +104,8 @@ class LossConfig:
     guide_adv_weight: float = _f(1.0, "λ_∇adv: weight of D^S's hinge term relative to D^I's.")
     energy_weight: float = _f(0.0, "λ_E: weight of the hole's gradient-energy match "
                               "(losses.gradient_energy_loss; not in the paper, 0 = off).")
+    ssim_weight: float = _f(0.0, "λ_S: weight of 1 − SSIM of the composite (losses.ssim_loss; not in "
+                            "the paper, 0 = off).")
 
 
 @dataclasses.dataclass(frozen=True)

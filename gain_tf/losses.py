@@ -66,6 +66,17 @@ def gradient_energy_loss(composite, target, valid, global_batch_size=None, eps=1
     return _per_replica_share(value, global_batch_size, tf.shape(composite)[0])
 
 
+def ssim_loss(composite, target, global_batch_size=None):
+    """``L_S = mean_b (1 − SSIM(C_b, I_b))``: the scored SSIM (:func:`gain_tf.evaluation.scores.ssim`:
+    11×11 Gaussian window, σ 1.5, K1 0.01, K2 0.03, mean over channels and positions) as a loss, as
+    Zhao et al. (2017) train restoration networks. Images in [-1, 1] are mapped to [0, 1] first
+    (``tf.image.ssim`` with L = 1): SSIM's luminance term is not shift-invariant. Not in the paper
+    (docs/photo_model.md, section 10)."""
+    c, t = [(tf.cast(x, tf.float32) + 1.0) / 2.0 for x in (composite, target)]
+    value = tf.reduce_mean(1.0 - tf.image.ssim(c, t, max_val=1.0))
+    return _per_replica_share(value, global_batch_size, tf.shape(composite)[0])
+
+
 def own_hinge_discriminator_loss(real_scores, fake_scores):
     """``E[relu(1 − D(real))] + E[relu(1 + D(fake))]``, each mean over all scores, in float32."""
     real = tf.cast(real_scores, tf.float32)

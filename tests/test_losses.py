@@ -158,3 +158,15 @@ def test_gradient_energy_loss_pushes_a_flat_fill_towards_more_structure():
         before = losses.gradient_energy_loss(comp, target, valid)
     comp.assign_sub(0.05 * tape.gradient(before, comp) * (1.0 - valid))
     assert float(losses.gradient_energy_loss(comp, target, valid)) < float(before)
+
+
+def test_ssim_loss_is_one_minus_the_scored_ssim():
+    """``mean_b (1 − SSIM)`` on [-1, 1] equals the numpy SSIM of the scores on [0, 255]."""
+    from gain_tf.evaluation.scores import ssim
+    rng = _rng()
+    target = rng.uniform(-1, 1, (3, 16, 18, 3)).astype(np.float32)
+    comp = np.clip(target + rng.normal(0, 0.3, target.shape), -1, 1).astype(np.float32)
+    expected = np.mean(1.0 - ssim((comp + 1) * 127.5, (target + 1) * 127.5))
+    np.testing.assert_allclose(losses.ssim_loss(comp, target).numpy(), expected, rtol=1e-4)
+    assert expected > 0.1
+    assert float(losses.ssim_loss(target, target)) < 1e-6

@@ -7,13 +7,15 @@
         fake  = pred ⊙ (1−M) + real ⊙ M                         # composites
         L_D  += hinge(D(real), D(fake)) + λ_gp GP(D, real, fake)
         L_G  += λ_l1 λ_*l1 L1_w(pred, real) − λ_adv λ_*adv E[D(fake)]
-    L_G += λ_E L_E(I* ⊙ (1−M) + I ⊙ M, I)                       # with energy_weight only
+    C    = I* ⊙ (1−M) + I ⊙ M
+    L_G += λ_E L_E(C, I) + λ_S L_S(C, I)                        # with energy_ / ssim_weight only
 
 ``L1_w`` weights hole pixels by ``l1_hole_weight``. The guidance pair (only with a guidance
 stream) is seen at scale ``s = guide_scale`` by its L1 and by D^S, and weighted by
 ``guide_l1_weight`` and ``guide_adv_weight`` (``gain_tf.config.LossConfig``; all 1 in the paper
-presets). ``L_E`` (:func:`gain_tf.losses.gradient_energy_loss`, not in the paper) matches the hole's
-mean gradient magnitude to the truth's. Discriminators and generator are updated
+presets). ``L_E`` (:func:`gain_tf.losses.gradient_energy_loss`) matches the hole's mean gradient
+magnitude to the truth's and ``L_S`` (:func:`gain_tf.losses.ssim_loss`) is 1 − SSIM; neither is
+in the paper. Discriminators and generator are updated
 simultaneously from that one forward pass (as DeepFill v2 does), each with its own Adam. Losses
 are means over the global batch under any ``tf.distribute`` strategy; the gradient penalty's
 interpolation weights are drawn for the global batch from ``(seed, step)``, so a run is the same
@@ -109,7 +111,7 @@ class GANStep:
             zero = tf.constant(0.0)
             terms = {k: zero for k in ("l1_image", "l1_guide", "adv_image", "adv_guide", "d_hinge",
                                        "gp", "d_real_image", "d_fake_image", "d_real_guide",
-                                       "d_fake_guide", "energy")}
+                                       "d_fake_guide", "energy", "ssim")}
             g_total = zero
             for name, d, real, pred, l1_w, adv_w in pairs:
                 fake = composite(pred, real, valid)
@@ -124,10 +126,13 @@ class GANStep:
                 terms[f"d_fake_{name}"] = losses.mean_score(fake_scores, gbs)
                 g_total += (loss.l1_weight * l1_w * terms[f"l1_{name}"]
                             + loss.adv_weight * adv_w * terms[f"adv_{name}"])
+            filled = composite(out["image"], image, valid)
             if loss.energy_weight:
-                terms["energy"] = losses.gradient_energy_loss(
-                    composite(out["image"], image, valid), image, valid, gbs)
+                terms["energy"] = losses.gradient_energy_loss(filled, image, valid, gbs)
                 g_total += loss.energy_weight * terms["energy"]
+            if loss.ssim_weight:
+                terms["ssim"] = losses.ssim_loss(filled, image, gbs)
+                g_total += loss.ssim_weight * terms["ssim"]
             d_total = terms["d_hinge"] + loss.gp_weight * terms["gp"]
             d_scaled = _scale(self.d_optimizer, d_total)
             g_scaled = _scale(self.g_optimizer, g_total)

@@ -2,6 +2,7 @@
 import os
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from gain_tf.train import make_strategy
@@ -101,21 +102,26 @@ print("OK", float(loss))
     assert res.returncode == 0 and "OK" in res.stdout, res.stderr[-3000:]
 
 
-def test_energy_term_enters_the_generator_loss_and_changes_the_update(tmp_path):
-    """With λ_E the step reports ``L_E`` of the composite before the update (the loss function on the
-    same weights), adds ``λ_E L_E`` to ``g_total``, and moves the generator elsewhere than λ_E = 0."""
+@pytest.mark.parametrize("name,field,fn", [("energy", "energy_weight", "gradient_energy_loss"),
+                                            ("ssim", "ssim_weight", "ssim_loss")])
+def test_extra_terms_enter_the_generator_loss_and_change_the_update(tmp_path, name, field, fn):
+    """With λ_E (or λ_S) the step reports ``L_E`` (``L_S``) of the composite before the update (the
+    loss function on the same weights), adds ``λ L`` to ``g_total``, and moves the generator
+    elsewhere than with λ = 0."""
     from gain_tf import losses
     images, valid = smooth_images(seed=7), hole_masks()
     batch = next(iter(tf.data.Dataset.from_tensor_slices({"image": images, "valid": valid}).batch(4)))
     outs = {}
     for w in (0.0, 2.0):
-        trainer = make_trainer(tmp_path / str(w), energy_weight=w)
+        trainer = make_trainer(tmp_path / str(w), **{field: w})
         trainer.build(SIZE, SIZE)
         pred = trainer.generator((images, valid))["image"].numpy()
-        expect = float(losses.gradient_energy_loss(pred * (1 - valid) + images * valid, images, valid))
+        filled = pred * (1 - valid) + images * valid
+        args = (filled, images, valid) if name == "energy" else (filled, images)
+        expect = float(getattr(losses, fn)(*args))
         m = {k: float(v) for k, v in trainer.train_step(batch).items()}
-        np.testing.assert_allclose(m["energy"], expect if w else 0.0, rtol=1e-4, atol=1e-7)
-        want = m["l1_image"] + m["l1_guide"] + 1.0 * (m["adv_image"] + m["adv_guide"]) + w * m["energy"]
+        np.testing.assert_allclose(m[name], expect if w else 0.0, rtol=1e-4, atol=1e-7)
+        want = m["l1_image"] + m["l1_guide"] + 1.0 * (m["adv_image"] + m["adv_guide"]) + w * m[name]
         np.testing.assert_allclose(m["g_total"], want, rtol=1e-5)
         outs[w] = trainer.generator((images, valid))["image"].numpy()
     assert expect > 1e-3
