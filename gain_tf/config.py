@@ -104,6 +104,8 @@ class LossConfig:
     guide_adv_weight: float = _f(1.0, "λ_∇adv: weight of D^S's hinge term relative to D^I's.")
     energy_weight: float = _f(0.0, "λ_E: weight of the hole's gradient-energy match "
                               "(losses.gradient_energy_loss; not in the paper, 0 = off).")
+    energy_window: int = _f(0, "k > 0: λ_E matches k×k means of the gradient magnitude at each hole "
+                            "pixel instead of the hole's mean per image.")
     ssim_weight: float = _f(0.0, "λ_S: weight of 1 − SSIM of the composite (losses.ssim_loss; not in "
                             "the paper, 0 = off).")
 

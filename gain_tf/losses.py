@@ -43,27 +43,33 @@ def l1_loss(prediction, target, global_batch_size=None, valid=None, hole_weight=
     return _per_replica_share(value, global_batch_size, tf.shape(prediction)[0])
 
 
-def gradient_energy_loss(composite, target, valid, global_batch_size=None, eps=1e-6):
+def gradient_energy_loss(composite, target, valid, global_batch_size=None, window=0, eps=1e-6):
     """``L_E = mean_b |ē(C_b) − ē(I_b)|``, ``ē(x) = Σ_hole ‖∇x‖ / Σ_hole 1``: the hole's mean
     gradient magnitude (grayscale Sobel/8, :func:`gain_tf.layers.gradient.image_gradient`) of the
-    composite against the truth's, per image.
+    composite against the truth's, per image. With ``window`` k > 0 the match is local:
+    ``mean_b Σ_hole |box_k‖∇C‖ − box_k‖∇I‖| / Σ_hole 1``, with ``box_k`` the k×k mean (over the
+    positions inside the image) at each hole pixel.
 
-    A statistic to match, not a pixel target: it asks for as much structure in the hole as the
-    truth has and leaves its placement to the other terms. ``composite`` and ``target``: RGB
-    ``[B,H,W,3]``; ``valid`` ``[B,H,W,1]`` (1 = known); images without a hole add 0. Not in the
-    paper (docs/photo_model.md, section 10).
+    A statistic to match, not a pixel target: it asks for as much structure in the hole (or in each
+    k×k window) as the truth has and leaves its placement to the other terms. ``composite`` and
+    ``target``: RGB ``[B,H,W,3]``; ``valid`` ``[B,H,W,1]`` (1 = known); images without a hole add 0.
+    Not in the paper (docs/photo_model.md, section 10).
     """
     from gain_tf.layers.gradient import image_gradient
 
-    def mean_norm(x):
+    def magnitude(x):
         g = image_gradient(tf.cast(x, tf.float32))
         norm = tf.sqrt(tf.reduce_sum(tf.square(g), axis=-1, keepdims=True) + eps)
-        return tf.reduce_sum(norm * hole, axis=[1, 2, 3]) / tf.maximum(count, 1.0)
+        return tf.nn.avg_pool2d(norm, window, 1, "SAME") if window else norm
 
     hole = 1.0 - tf.cast(valid, tf.float32)
-    count = tf.reduce_sum(hole, axis=[1, 2, 3])
-    value = tf.reduce_mean(tf.abs(mean_norm(composite) - tf.stop_gradient(mean_norm(target))))
-    return _per_replica_share(value, global_batch_size, tf.shape(composite)[0])
+    count = tf.maximum(tf.reduce_sum(hole, axis=[1, 2, 3]), 1.0)
+    c, t = magnitude(composite), tf.stop_gradient(magnitude(target))
+    if window:
+        per_image = tf.reduce_sum(tf.abs(c - t) * hole, axis=[1, 2, 3]) / count
+    else:
+        per_image = tf.abs(tf.reduce_sum((c - t) * hole, axis=[1, 2, 3]) / count)
+    return _per_replica_share(tf.reduce_mean(per_image), global_batch_size, tf.shape(composite)[0])
 
 
 def ssim_loss(composite, target, global_batch_size=None):

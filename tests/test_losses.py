@@ -170,3 +170,30 @@ def test_ssim_loss_is_one_minus_the_scored_ssim():
     np.testing.assert_allclose(losses.ssim_loss(comp, target).numpy(), expected, rtol=1e-4)
     assert expected > 0.1
     assert float(losses.ssim_loss(target, target)) < 1e-6
+
+
+def test_local_gradient_energy_loss_matches_a_numpy_box_mean():
+    """``window`` k: the k×k mean of ‖∇‖ (over positions inside the image, a numpy loop) of the
+    composite against the truth's, |difference| averaged over each image's hole pixels."""
+    from gain_tf.evaluation.scores import image_gradient_np
+    rng = _rng()
+    comp = rng.uniform(-0.3, 0.3, (2, 9, 10, 3)).astype(np.float32)
+    target = rng.uniform(-1, 1, (2, 9, 10, 3)).astype(np.float32)
+    valid = np.ones((2, 9, 10, 1), np.float32)
+    valid[0, 2:6, 3:8] = valid[1, 0:3, :] = 0.0
+    k = 3
+
+    def box(x):
+        norm = np.linalg.norm(image_gradient_np(x), axis=-1)
+        out = np.zeros_like(norm)
+        for b, y, xx in np.ndindex(*norm.shape):
+            out[b, y, xx] = norm[b, max(0, y - 1):y + 2, max(0, xx - 1):xx + 2].mean()
+        return out
+
+    diff, hole = np.abs(box(comp) - box(target)), valid[..., 0] < 0.5
+    expected = np.mean([d[h].mean() for d, h in zip(diff, hole)])
+    got = losses.gradient_energy_loss(comp, target, valid, window=k).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-4)
+    # per pixel (k = 1) it is never below the per-image match: |mean(d)| <= mean(|d|)
+    local = float(losses.gradient_energy_loss(comp, target, valid, window=1))
+    assert local >= float(losses.gradient_energy_loss(comp, target, valid)) - 1e-6

@@ -128,7 +128,8 @@ class GANStep:
                             + loss.adv_weight * adv_w * terms[f"adv_{name}"])
             filled = composite(out["image"], image, valid)
             if loss.energy_weight:
-                terms["energy"] = losses.gradient_energy_loss(filled, image, valid, gbs)
+                terms["energy"] = losses.gradient_energy_loss(filled, image, valid, gbs,
+                                                              loss.energy_window)
                 g_total += loss.energy_weight * terms["energy"]
             if loss.ssim_weight:
                 terms["ssim"] = losses.ssim_loss(filled, image, gbs)
