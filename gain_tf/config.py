@@ -104,10 +104,14 @@ class LossConfig:
     guide_adv_weight: float = _f(1.0, "λ_∇adv: weight of D^S's hinge term relative to D^I's.")
     energy_weight: float = _f(0.0, "λ_E: weight of the hole's gradient-energy match "
                               "(losses.gradient_energy_loss; not in the paper, 0 = off).")
-    energy_window: int = _f(0, "k > 0: λ_E matches k×k means of the gradient magnitude at each hole "
-                            "pixel instead of the hole's mean per image.")
+    energy_window: int = _f(0, "Odd k > 0: λ_E matches k×k means of the gradient magnitude centred on "
+                            "each hole pixel instead of the hole's mean per image.")
     ssim_weight: float = _f(0.0, "λ_S: weight of 1 − SSIM of the composite (losses.ssim_loss; not in "
                             "the paper, 0 = off).")
+
+    def __post_init__(self):
+        if self.energy_window < 0 or (self.energy_window and self.energy_window % 2 == 0):
+            raise ValueError(f"--energy_window must be 0 or an odd window size, got {self.energy_window}")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -43,23 +43,24 @@ def l1_loss(prediction, target, global_batch_size=None, valid=None, hole_weight=
     return _per_replica_share(value, global_batch_size, tf.shape(prediction)[0])
 
 
-def gradient_energy_loss(composite, target, valid, global_batch_size=None, window=0, eps=1e-6):
+def gradient_energy_loss(composite, target, valid, global_batch_size=None, window=0, eps=1e-8):
     """``L_E = mean_b |ē(C_b) − ē(I_b)|``, ``ē(x) = Σ_hole ‖∇x‖ / Σ_hole 1``: the hole's mean
     gradient magnitude (grayscale Sobel/8, :func:`gain_tf.layers.gradient.image_gradient`) of the
     composite against the truth's, per image. With ``window`` k > 0 the match is local:
     ``mean_b Σ_hole |box_k‖∇C‖ − box_k‖∇I‖| / Σ_hole 1``, with ``box_k`` the k×k mean (over the
-    positions inside the image) at each hole pixel.
+    positions inside the image) centred on each hole pixel (k odd).
 
     A statistic to match, not a pixel target: it asks for as much structure in the hole (or in each
     k×k window) as the truth has and leaves its placement to the other terms. ``composite`` and
     ``target``: RGB ``[B,H,W,3]``; ``valid`` ``[B,H,W,1]`` (1 = known); images without a hole add 0.
-    Not in the paper (docs/photo_model.md, section 10).
+    ``‖∇‖`` is computed as ``sqrt(‖∇‖² + eps) − sqrt(eps)``: exact at 0, with a finite derivative
+    there. Not in the paper (docs/photo_model.md, section 10).
     """
     from gain_tf.layers.gradient import image_gradient
 
     def magnitude(x):
         g = image_gradient(tf.cast(x, tf.float32))
-        norm = tf.sqrt(tf.reduce_sum(tf.square(g), axis=-1, keepdims=True) + eps)
+        norm = tf.sqrt(tf.reduce_sum(tf.square(g), axis=-1, keepdims=True) + eps) - eps ** 0.5
         return tf.nn.avg_pool2d(norm, window, 1, "SAME") if window else norm
 
     hole = 1.0 - tf.cast(valid, tf.float32)

@@ -135,7 +135,7 @@ def demo_inpainter():
 
 def scene_with_holes(size: int, seed: int = 11):
     """``(uint8 synthetic scene [size,size,3], uint8 hole [size,size], 255 = hole)``: one box hole,
-    two from 120 px."""
+    and a second one in images of 120 px and more."""
     from gain_tf.synthetic import generate_scenes
     image = generate_scenes(1, size=size, seed=seed)[0]
     hole = np.zeros((size, size), np.uint8)

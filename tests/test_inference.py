@@ -1,5 +1,5 @@
-"""gain_tf.inference and serving: the symmetric padding, loading a model, clear errors, the fill-order view, the
-shipped model on held-out photos (photos of any size: tests/test_anysize.py)."""
+"""gain_tf.inference and serving: symmetric padding, loading a model, clear errors, the fill-order view,
+the shipped model on held-out photos (photos of any size: tests/test_anysize.py)."""
 import os
 
 import numpy as np
@@ -58,8 +58,8 @@ def test_load_errors_name_the_path(tmp_path):
 
 
 def test_fill_order_shows_branch_one_filling_the_hole():
-    demo_model = demo_inpainter()
     from tests.fixtures_model import tiny_export_dir, tiny_inpainter
+    demo_model = demo_inpainter()
     image, hole = scene_with_holes(64)
     hole[16:48, 20:44] = 255                      # a hole that survives the stride-2 blocks
     views = demo_model.views(image, hole)

@@ -146,18 +146,27 @@ def test_gradient_energy_loss_matches_the_holes_mean_gradient_magnitudes():
 
 
 def test_gradient_energy_loss_pushes_a_flat_fill_towards_more_structure():
-    """Its gradient on a flat fill of a textured hole raises ‖∇‖ there: a step along −∂L/∂C
-    increases the fill's mean gradient magnitude."""
+    """Its gradient on a near-flat fill of a textured hole raises ‖∇‖ there: a step along −∂L/∂C
+    increases the fill's mean gradient magnitude in the hole (OpenCV's Sobel, not the TF layer)."""
+    from gain_tf.evaluation.scores import image_gradient_np
     rng = _rng()
     target = rng.uniform(-1, 1, (1, 12, 12, 3)).astype(np.float32)
     valid = np.ones((1, 12, 12, 1), np.float32)
     valid[0, 3:9, 3:9] = 0.0
+    hole = valid[0, ..., 0] < 0.5
+
+    def hole_energy(x):
+        return np.linalg.norm(image_gradient_np(x), axis=-1)[0][hole].mean()
+
     comp = tf.Variable(np.where(valid > 0, target, 0.0).astype(np.float32) + 1e-3 * rng.normal(
         size=target.shape).astype(np.float32))
+    before = hole_energy(comp.numpy())
     with tf.GradientTape() as tape:
-        before = losses.gradient_energy_loss(comp, target, valid)
-    comp.assign_sub(0.05 * tape.gradient(before, comp) * (1.0 - valid))
-    assert float(losses.gradient_energy_loss(comp, target, valid)) < float(before)
+        loss = losses.gradient_energy_loss(comp, target, valid)
+    step = tape.gradient(loss, comp) * (1.0 - valid)
+    comp.assign_sub(0.05 * step / tf.reduce_max(tf.abs(step)))     # at most 0.05 per value
+    assert hole_energy(comp.numpy()) > before + 0.005
+    assert hole_energy(target) > hole_energy(comp.numpy())      # not past the truth's
 
 
 def test_ssim_loss_is_one_minus_the_scored_ssim():
@@ -170,6 +179,9 @@ def test_ssim_loss_is_one_minus_the_scored_ssim():
     np.testing.assert_allclose(losses.ssim_loss(comp, target).numpy(), expected, rtol=1e-4)
     assert expected > 0.1
     assert float(losses.ssim_loss(target, target)) < 1e-6
+    halves = [losses.ssim_loss(comp[s], target[s], global_batch_size=3).numpy()
+              for s in (slice(0, 1), slice(1, 3))]
+    np.testing.assert_allclose(sum(halves), expected, rtol=1e-4)
 
 
 def test_local_gradient_energy_loss_matches_a_numpy_box_mean():
@@ -181,19 +193,16 @@ def test_local_gradient_energy_loss_matches_a_numpy_box_mean():
     target = rng.uniform(-1, 1, (2, 9, 10, 3)).astype(np.float32)
     valid = np.ones((2, 9, 10, 1), np.float32)
     valid[0, 2:6, 3:8] = valid[1, 0:3, :] = 0.0
-    k = 3
+    k, r = 5, 2
 
     def box(x):
         norm = np.linalg.norm(image_gradient_np(x), axis=-1)
         out = np.zeros_like(norm)
         for b, y, xx in np.ndindex(*norm.shape):
-            out[b, y, xx] = norm[b, max(0, y - 1):y + 2, max(0, xx - 1):xx + 2].mean()
+            out[b, y, xx] = norm[b, max(0, y - r):y + r + 1, max(0, xx - r):xx + r + 1].mean()
         return out
 
     diff, hole = np.abs(box(comp) - box(target)), valid[..., 0] < 0.5
     expected = np.mean([d[h].mean() for d, h in zip(diff, hole)])
     got = losses.gradient_energy_loss(comp, target, valid, window=k).numpy()
     np.testing.assert_allclose(got, expected, rtol=1e-4)
-    # per pixel (k = 1) it is never below the per-image match: |mean(d)| <= mean(|d|)
-    local = float(losses.gradient_energy_loss(comp, target, valid, window=1))
-    assert local >= float(losses.gradient_energy_loss(comp, target, valid)) - 1e-6

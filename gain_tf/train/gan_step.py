@@ -14,9 +14,9 @@
 stream) is seen at scale ``s = guide_scale`` by its L1 and by D^S, and weighted by
 ``guide_l1_weight`` and ``guide_adv_weight`` (``gain_tf.config.LossConfig``; all 1 in the paper
 presets). ``L_E`` (:func:`gain_tf.losses.gradient_energy_loss`) matches the hole's mean gradient
-magnitude to the truth's and ``L_S`` (:func:`gain_tf.losses.ssim_loss`) is 1 − SSIM; neither is
-in the paper. Discriminators and generator are updated
-simultaneously from that one forward pass (as DeepFill v2 does), each with its own Adam. Losses
+magnitude to the truth's (per image, or over ``energy_window`` windows) and ``L_S``
+(:func:`gain_tf.losses.ssim_loss`) is 1 − SSIM; neither is in the paper. Discriminators and
+generator are updated simultaneously from that one forward pass (as DeepFill v2 does), each with its own Adam. Losses
 are means over the global batch under any ``tf.distribute`` strategy; the gradient penalty's
 interpolation weights are drawn for the global batch from ``(seed, step)``, so a run is the same
 on one device or many, and after a resume.
@@ -57,8 +57,9 @@ class GANStep:
     Calling it on a distributed batch runs one step and returns the global-mean losses: ``g_total``, ``d_total``,
     ``l1_image``, ``l1_guide`` (at scale ``s``; 0 without guidance), ``adv_image`` and
     ``adv_guide`` (the generator's hinge terms, unweighted), ``d_hinge``, ``gp``, the mean patch
-    scores ``d_real_image``, ``d_fake_image``, ``d_real_guide``, ``d_fake_guide``, and ``l1_hole``
-    (mean absolute image error over the hole pixels of the global batch).
+    scores ``d_real_image``, ``d_fake_image``, ``d_real_guide``, ``d_fake_guide``, ``energy`` and
+    ``ssim`` (``L_E`` and ``L_S``, unweighted; 0 when off), and ``l1_hole`` (mean absolute image
+    error over the hole pixels of the global batch).
     """
 
     def __init__(self, config, generator, discriminators, g_optimizer, d_optimizer, strategy,
