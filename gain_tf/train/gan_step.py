@@ -16,10 +16,10 @@ stream) is seen at scale ``s = guide_scale`` by its L1 and by D^S, and weighted 
 presets). ``L_E`` (:func:`gain_tf.losses.gradient_energy_loss`) matches the hole's mean gradient
 magnitude to the truth's (per image, or over ``energy_window`` windows) and ``L_S``
 (:func:`gain_tf.losses.ssim_loss`) is 1 − SSIM; neither is in the paper. Discriminators and
-generator are updated simultaneously from that one forward pass (as DeepFill v2 does), each with its own Adam. Losses
-are means over the global batch under any ``tf.distribute`` strategy; the gradient penalty's
-interpolation weights are drawn for the global batch from ``(seed, step)``, so a run is the same
-on one device or many, and after a resume.
+generator are updated simultaneously from that one forward pass (as DeepFill v2 does), each with
+its own Adam. Losses are means over the global batch under any ``tf.distribute`` strategy; the
+gradient penalty's interpolation weights are drawn for the global batch from ``(seed, step)``, so
+a run is the same on one device or many, and after a resume.
 """
 from __future__ import annotations
 
