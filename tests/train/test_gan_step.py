@@ -50,7 +50,10 @@ def test_guide_weights_and_scale_enter_the_generator_loss_as_written(tmp_path):
     np.testing.assert_allclose(m["g_total"], want, rtol=1e-5)
 
 
-def test_mirrored_strategy_matches_default(tmp_path):
+@pytest.mark.parametrize("losses_on", [{}, dict(energy_weight=1.0, energy_window=3, ssim_weight=1.0)],
+                         ids=["paper", "energy_ssim"])
+def test_mirrored_strategy_matches_default(tmp_path, losses_on):
+    """Two replicas give one replica's losses and weights, with the optional terms on too."""
     assert len(tf.config.list_logical_devices("CPU")) >= 2, "conftest configures 2 logical CPUs"
     images, valid = smooth_images(seed=2), hole_masks()
     fn = dataset_fn(images, valid, 4)
@@ -58,12 +61,13 @@ def test_mirrored_strategy_matches_default(tmp_path):
     for name in ("default", "mirrored"):
         strategy = make_strategy(name)
         assert strategy.num_replicas_in_sync == (2 if name == "mirrored" else 1)
-        trainer = make_trainer(tmp_path / name, strategy)
+        trainer = make_trainer(tmp_path / name, strategy, **losses_on)
         trainer.build(SIZE, SIZE)
         batch = next(iter(strategy.distribute_datasets_from_function(fn)))
         metrics = {k: float(v) for k, v in trainer.train_step(batch).items()}
         results.append((metrics, [v.numpy() for v in trainer.generator.weights + trainer.d_image.weights]))
     (m_a, w_a), (m_b, w_b) = results
+    assert (m_a["energy"] > 0 and m_a["ssim"] > 0) == bool(losses_on)
     for k in m_a:
         np.testing.assert_allclose(m_a[k], m_b[k], rtol=1e-4, atol=1e-4, err_msg=k)
     for a, b in zip(w_a, w_b):
