@@ -88,7 +88,8 @@ class ModelConfig:
 
 @dataclasses.dataclass(frozen=True)
 class LossConfig:
-    """Loss weights: ``L_G = λ_l1 (L1_I + λ_∇l1 L1_∇I) + λ_adv (L_G^I + λ_∇adv L_G^∇I) + λ_E L_E + λ_S L_S``,
+    """Loss weights:
+    ``L_G = λ_l1 (L1_I + λ_∇l1 L1_∇I) + λ_adv (L_G^I + λ_∇adv L_G^∇I) + λ_E L_E + λ_S L_S``,
     ``L_D`` + λ_gp GP; the guidance terms and D^S see the guidance maps times ``guide_scale``.
 
     The paper's values are lost: these are choices (docs/design.md, "Deviations and choices"); the paper

@@ -22,9 +22,9 @@ from gain_tf import inference
 from gain_tf.anysize import InpaintInputError
 from gain_tf.serving import composite_uint8, pad_to_multiple
 from gain_tf.masks import valid_from_hole_mask
+from tests.fixtures_model import DEMO_MODEL   # tiny, trained 2 500 steps at 64×64
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEMO = os.path.join(ROOT, "tests", "fixtures", "demo_tiny")   # tiny, trained 2 500 steps at 64×64
 ONNX_REASON = "the [onnx] extra (tf2onnx, onnx, onnxruntime) is not installed: pip install -e '.[onnx]'"
 SIZE = 64                                                     # the demo model's training size
 
@@ -56,10 +56,10 @@ def exports(tmp_path_factory):
     root = tmp_path_factory.mktemp("deploy")
     paths = {"saved_model": str(root / "saved_model"), "tflite": str(root / "tiny.tflite"),
              "tflite16": str(root / "tiny16.tflite"), "root": root}
-    assert run_export(f"--model_dir={DEMO}", f"--export_dir={paths['saved_model']}") == 0
+    assert run_export(f"--model_dir={DEMO_MODEL}", f"--export_dir={paths['saved_model']}") == 0
     paths["source"] = inference.load_model(paths["saved_model"])
     deploy.export_model(paths["source"], paths["tflite"], "tflite")
-    assert run_export(f"--model_dir={DEMO}", "--format=tflite", "--tflite_float16",
+    assert run_export(f"--model_dir={DEMO_MODEL}", "--format=tflite", "--tflite_float16",
                       f"--output={paths['tflite16']}") == 0
     return paths
 
@@ -193,7 +193,7 @@ def test_export_refuses_a_model_outside_the_limits(exports, monkeypatch, capsys)
     out_dir.mkdir()
     out = out_dir / "model.tflite"
     out.write_bytes(b"the previous export")
-    code = run_export(f"--model_dir={DEMO}", "--format=tflite", f"--output={out}")
+    code = run_export(f"--model_dir={DEMO_MODEL}", "--format=tflite", f"--output={out}")
     assert code == 1
     assert one_error_line(capsys) == (f"error: {out}: export refused: hole max |diff| = 3 grey levels "
                                       "(limit 2) against TensorFlow on 3 seeded examples")
@@ -221,7 +221,7 @@ def test_float16_limit_names_the_psnr(exports, monkeypatch):
 def test_export_usage_errors(exports, capsys):
     sm = f"--saved_model={exports['saved_model']}"
     cases = [
-        ((sm, f"--model_dir={DEMO}", "--format=onnx", "--output=a.onnx"),
+        ((sm, f"--model_dir={DEMO_MODEL}", "--format=onnx", "--output=a.onnx"),
          "error: give exactly one of --model_dir or --saved_model"),
         ((sm, "--format=tflite"), "error: --format=tflite writes --output (a .tflite file, not --export_dir)"),
         ((sm, "--format=onnx", "--output=a.onnx", "--tflite_float16"), "error: --tflite_float16 needs --format=tflite"),

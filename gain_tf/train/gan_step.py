@@ -114,8 +114,9 @@ class GANStep:
                                        "gp", "d_real_image", "d_fake_image", "d_real_guide",
                                        "d_fake_guide", "energy", "ssim")}
             g_total = zero
+            fakes = {}
             for name, d, real, pred, l1_w, adv_w in pairs:
-                fake = composite(pred, real, valid)
+                fake = fakes[name] = composite(pred, real, valid)
                 real_scores = d((real, valid), training=True)
                 fake_scores = d((fake, valid), training=True)
                 terms["d_hinge"] += losses.hinge_discriminator_loss(real_scores, fake_scores, gbs)
@@ -127,13 +128,12 @@ class GANStep:
                 terms[f"d_fake_{name}"] = losses.mean_score(fake_scores, gbs)
                 g_total += (loss.l1_weight * l1_w * terms[f"l1_{name}"]
                             + loss.adv_weight * adv_w * terms[f"adv_{name}"])
-            filled = composite(out["image"], image, valid)
-            if loss.energy_weight:
-                terms["energy"] = losses.gradient_energy_loss(filled, image, valid, gbs,
+            if loss.energy_weight:      # on the image composite D^I scored
+                terms["energy"] = losses.gradient_energy_loss(fakes["image"], image, valid, gbs,
                                                               loss.energy_window)
                 g_total += loss.energy_weight * terms["energy"]
             if loss.ssim_weight:
-                terms["ssim"] = losses.ssim_loss(filled, image, gbs)
+                terms["ssim"] = losses.ssim_loss(fakes["image"], image, gbs)
                 g_total += loss.ssim_weight * terms["ssim"]
             d_total = terms["d_hinge"] + loss.gp_weight * terms["gp"]
             d_scaled = _scale(self.d_optimizer, d_total)
