@@ -21,6 +21,8 @@ Steps, each resumable (a re-run skips what is done; an interrupted step leaves n
 3. **Held-out crops**: ``val_crops_<S>/``: ``--crops_per_photo`` fixed ``S`` × ``S`` crops of each
    held-out photo, at its shorter side resized to ``S``, ``2S`` and ``4S`` in turn (seeded), as
    PNG. They are the evaluation set (``experiments/evaluate.py --data=.../val_crops_128``).
+   ``--train_crops_per_photo=N`` also writes ``train_crops_<S>/``, the same kind of crops of the
+   training photos, to measure how much of a model's score is memorised (a generalisation gap).
 
 ``licences.md`` in the output folder lists every photo with its package, licence and credit.
 Never add the sample photos of scikit-image, scikit-learn or matplotlib here: they are kept for
@@ -150,8 +152,8 @@ def photo_stem(photo: Photo) -> str:
     return f"{photo.package}__{rel.replace('/', '_')}"
 
 
-def write_val_crops(photos, root: str, out_dir: str, size: int, count: int, log=print) -> int:
-    """Writes ``count`` crops of each held-out photo (skips files already written); returns how many exist."""
+def write_crops(photos, root: str, out_dir: str, size: int, count: int, log=print) -> int:
+    """Writes ``count`` crops of each photo (skips files already written); returns how many exist."""
     import zlib
 
     from gain_tf.images import read_image, resize_shorter_side, write_png
@@ -169,13 +171,13 @@ def write_val_crops(photos, root: str, out_dir: str, size: int, count: int, log=
             if not os.path.exists(names[k]):
                 write_png(names[k], resize_shorter_side(image, side)[top:top + size, left:left + size])
             n += 1
-    log(f"{n} held-out crops of {size}x{size} in {out_dir}")
+    log(f"{n} crops of {size}x{size} in {out_dir}")
     return n
 
 
 def build_photos(output_dir: str, cache_dir: str = DEFAULT_CACHE, resolution: int = 512,
                  crop_size: int = 128, crops_per_photo: int = 12, workers: int = 2,
-                 photo_list: str = PHOTO_LIST, log=print) -> dict:
+                 photo_list: str = PHOTO_LIST, train_crops_per_photo: int = 0, log=print) -> dict:
     """All three steps; returns the records' manifest."""
     from data_prep import build_tfrecords
     photos = read_photo_list(photo_list)
@@ -190,8 +192,10 @@ def build_photos(output_dir: str, cache_dir: str = DEFAULT_CACHE, resolution: in
     manifest = build_tfrecords.build("folder", root, output_dir, resolution=resolution, split="all",
                                      split_file=split_file, keep_larger=True, workers=workers)
     write_licences(photos, os.path.join(output_dir, "licences.md"))
-    write_val_crops([p for p in photos if p.split == "val"], root,
-                    os.path.join(output_dir, f"val_crops_{crop_size}"), crop_size, crops_per_photo, log)
+    for split, count in (("val", crops_per_photo), ("train", train_crops_per_photo)):
+        if count:
+            write_crops([p for p in photos if p.split == split], root,
+                        os.path.join(output_dir, f"{split}_crops_{crop_size}"), crop_size, count, log)
     return manifest
 
 
@@ -205,6 +209,8 @@ def define_flags(fv: flags.FlagValues = flags.FLAGS) -> None:
                          flag_values=fv)
     flags.DEFINE_integer("crops_per_photo", 12, "Held-out crops per held-out photo.", lower_bound=1,
                          flag_values=fv)
+    flags.DEFINE_integer("train_crops_per_photo", 0, "Crops per training photo into train_crops_<S>/ "
+                         "(0: none), to measure a model's generalisation gap.", lower_bound=0, flag_values=fv)
     flags.DEFINE_integer("workers", 2, "Parallel processes of the record builder.", lower_bound=1,
                          flag_values=fv)
 
@@ -214,7 +220,8 @@ def main(argv, fv: flags.FlagValues = flags.FLAGS) -> int:
     from data_prep.build_tfrecords import BuildError
     from gain_tf.images import ImageReadError
     try:
-        build_photos(fv.output_dir, fv.cache_dir, fv.resolution, fv.crop_size, fv.crops_per_photo, fv.workers)
+        build_photos(fv.output_dir, fv.cache_dir, fv.resolution, fv.crop_size, fv.crops_per_photo, fv.workers,
+                     train_crops_per_photo=fv.train_crops_per_photo)
     except (PhotoError, BuildError, ImageReadError, OSError) as e:
         print(f"build_photos: {' '.join(str(e).split())}", file=sys.stderr)
         return 1

@@ -79,12 +79,16 @@ def test_build_splits_by_photo_and_resumes(tmp_path):
     assert names["val"] == {"pkg-b/usr/share/b/two.png"} and not names["val"] & names["train"]
     crops = sorted(os.listdir(out / "val_crops_32"))
     assert crops == [f"pkg-b__b_two_{k:02d}.png" for k in range(3)]
+    assert not (out / "train_crops_32").exists()
     assert "| val | pkg-b | two.png | CC0-1.0 | someone |" in (out / "licences.md").read_text()
     stamp = {c: os.path.getmtime(out / "val_crops_32" / c) for c in crops}
     os.remove(out / "val_crops_32" / crops[1])
     bp.build_photos(str(out), **kw)                              # resumes: rewrites only the missing crop
     assert sorted(os.listdir(out / "val_crops_32")) == crops
     assert all(os.path.getmtime(out / "val_crops_32" / c) == stamp[c] for c in (crops[0], crops[2]))
+    bp.build_photos(str(out), **kw, train_crops_per_photo=2)     # the training photos' crops, none held out
+    stems = ("pkg-a__x_one", "pkg-a__y_one", "pkg-b__b_three")
+    assert sorted(os.listdir(out / "train_crops_32")) == sorted(f"{s}_{k:02d}.png" for s in stems for k in range(2))
 
 
 def test_a_listed_file_missing_from_its_package_is_named(tmp_path):
