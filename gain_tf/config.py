@@ -125,9 +125,13 @@ class OptimConfig:
     beta_1: float = _f(0.5, "Adam β1 (choice, as DeepFill v2).")
     beta_2: float = _f(0.999, "Adam β2.")
     steps: int = _f(1_000_000, "Training steps (the cosine schedule ends there too).")
+    clip_norm: float = _f(0.0, "Clip each optimiser's gradients (G; D^I and D^S together) to this "
+                          "global norm before Adam; 0 = off (the paper).")
 
     def __post_init__(self):
         _check_choice(self, "lr_decay")
+        if self.clip_norm < 0:
+            raise ValueError(f"--clip_norm must be 0 (off) or positive, got {self.clip_norm}")
         if self.steps < 1:
             raise ValueError(f"--steps must be positive, got {self.steps}")
 

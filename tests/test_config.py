@@ -32,6 +32,8 @@ def test_overrides_validation_and_the_guidance_rule():
         get_config("tiny", image_chanels=3)
     with pytest.raises(ValueError, match="--energy_window must be 0 or an odd"):
         get_config("tiny", energy_window=4)
+    with pytest.raises(ValueError, match=r"--clip_norm must be 0 \(off\) or positive, got -1"):
+        get_config("tiny", clip_norm=-1.0)
     with pytest.raises(ValueError, match="--config must be one of"):
         get_config("huge")
     assert get_config("tiny", dilations=[2, 4]).model.dilations == (2, 4)

@@ -123,7 +123,8 @@ class Trainer:
         lr = o.learning_rate
         if o.lr_decay == "cosine":  # a function of the optimiser's own step count: resumes exactly
             lr = tf.keras.optimizers.schedules.CosineDecay(o.learning_rate, o.steps)
-        opt = tf.keras.optimizers.Adam(lr, beta_1=o.beta_1, beta_2=o.beta_2)
+        opt = tf.keras.optimizers.Adam(lr, beta_1=o.beta_1, beta_2=o.beta_2,
+                                       global_clipnorm=o.clip_norm or None)  # after the all-reduce
         if self.options.mixed_precision:
             opt = tf.keras.mixed_precision.LossScaleOptimizer(opt)
         return opt

@@ -106,22 +106,25 @@ print("OK", float(loss))
     assert res.returncode == 0 and "OK" in res.stdout, res.stderr[-3000:]
 
 
-@pytest.mark.parametrize("name,field,fn", [("energy", "energy_weight", "gradient_energy_loss"),
-                                            ("ssim", "ssim_weight", "ssim_loss")])
-def test_extra_terms_enter_the_generator_loss_and_change_the_update(tmp_path, name, field, fn):
+@pytest.mark.parametrize("name,field,fn,window", [("energy", "energy_weight", "gradient_energy_loss", 0),
+                                                   ("energy", "energy_weight", "gradient_energy_loss", 5),
+                                                   ("ssim", "ssim_weight", "ssim_loss", 0)],
+                         ids=["energy", "energy_window5", "ssim"])
+def test_extra_terms_enter_the_generator_loss_and_change_the_update(tmp_path, name, field, fn, window):
     """With λ_E (or λ_S) the step reports ``L_E`` (``L_S``) of the composite before the update (the
-    loss function on the same weights), adds ``λ L`` to ``g_total``, and moves the generator
-    elsewhere than with λ = 0."""
+    loss function on the same weights, with ``energy_window`` passed on), adds ``λ L`` to
+    ``g_total``, and moves the generator elsewhere than with λ = 0."""
     from gain_tf import losses
     images, valid = smooth_images(seed=7), hole_masks()
     batch = next(iter(tf.data.Dataset.from_tensor_slices({"image": images, "valid": valid}).batch(4)))
     outs = {}
     for w in (0.0, 2.0):
-        trainer = make_trainer(tmp_path / str(w), **{field: w})
+        window_field = {"energy_window": window} if window else {}
+        trainer = make_trainer(tmp_path / str(w), **{field: w}, **window_field)
         trainer.build(SIZE, SIZE)
         pred = trainer.generator((images, valid))["image"].numpy()
         filled = pred * (1 - valid) + images * valid
-        args = (filled, images, valid) if name == "energy" else (filled, images)
+        args = (filled, images, valid, 4, window) if name == "energy" else (filled, images, 4)
         expect = float(getattr(losses, fn)(*args))
         m = {k: float(v) for k, v in trainer.train_step(batch).items()}
         np.testing.assert_allclose(m[name], expect if w else 0.0, rtol=1e-4, atol=1e-7)

@@ -179,3 +179,29 @@ def test_resume_skips_seen_batches_unless_the_pipeline_is_non_deterministic():
     opts.deterministic = False  # a fresh seed per process: skipping would only cost decoding
     assert first(_resume_at(ds.with_options(opts), 3)) == 0
     assert first(_resume_at(ds.with_options(opts), 0)) == 0
+
+
+
+def test_clip_norm_clips_the_global_norm_before_adams_moments(tmp_path):
+    """Adam's first moment after one step is (1 − β1)·g, with g scaled to norm c when ‖g‖ > c."""
+    trainer = make_trainer(tmp_path, clip_norm=0.5)
+    trainer.build(SIZE, SIZE)
+    variables = trainer.generator.trainable_variables
+    grads = [tf.ones_like(v) for v in variables]
+    norm = np.sqrt(sum(int(np.prod(v.shape)) for v in variables))          # all ones: √(count)
+    trainer.g_optimizer.apply_gradients(zip(grads, variables))
+    momentums = [m for m in trainer.g_optimizer.variables if m.name.startswith("m/")]
+    assert len(momentums) == len(variables)
+    for m in momentums:
+        np.testing.assert_allclose(m.numpy(), (1 - 0.5) * 0.5 / norm, rtol=1e-5)
+
+
+def test_clip_norm_changes_training_only_when_the_norm_exceeds_it(tmp_path):
+    images, valid = smooth_images(seed=2), hole_masks()
+    weights = {}
+    for clip in (0.0, 1e9, 1e-3):
+        trainer = make_trainer(tmp_path / f"clip{clip}", clip_norm=clip, learning_rate=1e-3)
+        trainer.train(dataset_fn(images, valid, 4), steps=3)
+        weights[clip] = np.concatenate([w.numpy().ravel() for w in trainer.generator.weights])
+    np.testing.assert_array_equal(weights[1e9], weights[0.0])
+    assert np.max(np.abs(weights[1e-3] - weights[0.0])) > 1e-4
