@@ -107,7 +107,9 @@ print("OK", float(loss))
 
 
 @pytest.mark.parametrize("name,field,fn,window", [("energy", "energy_weight", "gradient_energy_loss", 0),
-                                                   ("energy", "energy_weight", "gradient_energy_loss", 5),
+                                                   pytest.param("energy", "energy_weight",
+                                                                "gradient_energy_loss", 5,
+                                                                marks=pytest.mark.slow),
                                                    ("ssim", "ssim_weight", "ssim_loss", 0)],
                          ids=["energy", "energy_window5", "ssim"])
 def test_extra_terms_enter_the_generator_loss_and_change_the_update(tmp_path, name, field, fn, window):

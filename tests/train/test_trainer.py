@@ -196,6 +196,7 @@ def test_clip_norm_clips_the_global_norm_before_adams_moments(tmp_path):
         np.testing.assert_allclose(m.numpy(), (1 - 0.5) * 0.5 / norm, rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_clip_norm_changes_training_only_when_the_norm_exceeds_it(tmp_path):
     images, valid = smooth_images(seed=2), hole_masks()
     weights = {}
