@@ -8,6 +8,14 @@ them: they are E-lines, so only level 3 hides them, and TensorFlow reads that le
 would hide every C++ error of the run. Instead, while TensorFlow's first import runs, stderr (file
 descriptor 2) goes to a temporary file; afterwards everything it got is written back to stderr
 except those lines. Later output is untouched.
+
+TensorFlow 2.16 and later (the modern stack) print no factory lines, but on such a machine every
+command's first op logs ``failed call to cuInit: ... UNKNOWN ERROR (303)`` as an E-line, right
+after TensorFlow's own I-line "Could not find cuda drivers on your machine, GPU will not be used".
+The import therefore also lists the physical devices inside the capture (which loads the CUDA
+platform; it does not start the runtime, so threads and devices can still be configured), and the
+cuInit line is dropped when that I-line came with it: without a driver it says nothing more. On a
+machine with a driver whose cuInit fails, the line is kept.
 """
 import contextlib
 import importlib.abc
@@ -18,12 +26,23 @@ import sys
 import tempfile
 
 _FACTORY_LINE = re.compile(rb"Unable to register cu(DNN|FFT|BLAS) factory")
+_NO_DRIVER = re.compile(rb"Could not find cuda drivers on your machine")
+_CUINIT_LINE = re.compile(rb"failed call to cuInit")
+
+
+def _noise(captured: bytes) -> re.Pattern:
+    """The lines to drop from what TensorFlow's import wrote: the factory lines, and the cuInit
+    failure when TensorFlow said in the same breath that the machine has no CUDA driver."""
+    if _NO_DRIVER.search(captured):
+        return re.compile(_FACTORY_LINE.pattern + rb"|" + _CUINIT_LINE.pattern)
+    return _FACTORY_LINE
 
 
 @contextlib.contextmanager
-def stderr_without(pattern: re.Pattern):
+def stderr_without(pattern):
     """Captures file descriptor 2 (C++ and Python writes alike) inside the ``with`` block and
-    writes it back at the end without the lines matching ``pattern`` (bytes)."""
+    writes it back at the end without the lines matching ``pattern`` (bytes; or a function of
+    everything captured that returns the pattern)."""
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile() as capture:
@@ -35,8 +54,9 @@ def stderr_without(pattern: re.Pattern):
             os.dup2(saved, 2)
             os.close(saved)
             capture.seek(0)
-            kept = [line for line in capture.read().splitlines(keepends=True)
-                    if not pattern.search(line)]
+            captured = capture.read()
+            drop = pattern(captured) if callable(pattern) else pattern
+            kept = [line for line in captured.splitlines(keepends=True) if not drop.search(line)]
             if kept:
                 os.write(2, b"".join(kept))
 
@@ -54,8 +74,9 @@ class _QuietTensorFlowImport(importlib.abc.MetaPathFinder):
         run = spec.loader.exec_module
 
         def exec_module(module):
-            with stderr_without(_FACTORY_LINE):
+            with stderr_without(_noise):
                 run(module)
+                module.config.list_physical_devices()
 
         spec.loader.exec_module = exec_module
         return spec

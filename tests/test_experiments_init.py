@@ -1,6 +1,7 @@
 """experiments/__init__.py: TensorFlow's three import-time cuDNN / cuFFT / cuBLAS "Unable to register
-factory" lines are dropped for every command (whatever else goes to stderr passes), and no
-entry point takes words after its flags."""
+factory" lines (2.15) and the cuInit failure of a machine without a CUDA driver (2.16+) are
+dropped for every command (whatever else goes to stderr passes), and no entry point takes words
+after its flags."""
 import os
 import re
 import subprocess
@@ -8,7 +9,7 @@ import sys
 
 import pytest
 
-from experiments import stderr_without
+from experiments import _noise, stderr_without
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -22,6 +23,18 @@ def test_only_the_matching_lines_are_dropped(capfd):
     assert err == "E real.cc:1] a real error\n"
 
 
+NO_DRIVER = b"I0000 cudart_stub.cc:31] Could not find cuda drivers on your machine, GPU will not be used.\n"
+CUINIT = b"E0000 cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA error: UNKNOWN ERROR (303)\n"
+
+
+@pytest.mark.parametrize("driver", [False, True], ids=["no_driver", "driver"])
+def test_the_cuinit_failure_is_dropped_only_on_a_machine_without_a_driver(capfd, driver):
+    with stderr_without(_noise):
+        os.write(2, (b"" if driver else NO_DRIVER) + CUINIT + b"E real.cc:1] a real error\n")
+    err = capfd.readouterr().err.encode()
+    assert err == (CUINIT if driver else NO_DRIVER) + b"E real.cc:1] a real error\n"
+
+
 def test_importing_tensorflow_after_the_package_prints_no_factory_lines():
     """What every ``python -m experiments.<command>`` does before it first imports TensorFlow
     (``--help`` imports no TensorFlow, so an import is run here)."""
@@ -32,6 +45,7 @@ def test_importing_tensorflow_after_the_package_prints_no_factory_lines():
     assert done.returncode == 0, done.stderr
     assert "tf.Tensor(3" in done.stdout
     assert "Unable to register" not in done.stderr, done.stderr
+    assert "failed call to cuInit" not in done.stderr, done.stderr
 
 
 def test_an_entry_point_refuses_words_after_its_flags():
