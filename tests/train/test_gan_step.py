@@ -50,10 +50,12 @@ def test_guide_weights_and_scale_enter_the_generator_loss_as_written(tmp_path):
     np.testing.assert_allclose(m["g_total"], want, rtol=1e-5)
 
 
-@pytest.mark.parametrize("losses_on", [{}, dict(energy_weight=1.0, energy_window=3, ssim_weight=1.0)],
-                         ids=["paper", "energy_ssim"])
+@pytest.mark.parametrize("losses_on", [{}, dict(energy_weight=1.0, energy_window=3, ssim_weight=1.0,
+                                                clip_norm=1e-3)],
+                         ids=["paper", "energy_ssim_clip"])
 def test_mirrored_strategy_matches_default(tmp_path, losses_on):
-    """Two replicas give one replica's losses and weights, with the optional terms on too."""
+    """Two replicas give one replica's losses and weights, with the optional terms on too (and the
+    gradients clipped: to the norm of their sum, not each replica's share)."""
     assert len(tf.config.list_logical_devices("CPU")) >= 2, "conftest configures 2 logical CPUs"
     images, valid = smooth_images(seed=2), hole_masks()
     fn = dataset_fn(images, valid, 4)
