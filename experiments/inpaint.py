@@ -126,6 +126,9 @@ def inpaint_file(get_inpainter, image_path: str, mask_path: str, output_path: st
     from gain_tf.images import write_png
 
     image, hole = read_inputs(image_path, mask_path, options.get("max_pixels"))
+    if hole.all():
+        raise InpaintError(f"{mask_path}: the mask covers the whole image (white = hole, black = "
+                           "keep; transparency is ignored): no known pixels to inpaint from")
     if not hole.any():
         _warn(f"{mask_path}: mask has no hole; writing {image_path} unchanged to {output_path}")
         result = image
@@ -148,6 +151,9 @@ def run(image=None, mask=None, output=None, image_dir=None, mask_dir=None, outpu
         return 1
     if single and not (image and mask and output):
         _error("--image, --mask and --output are all required")
+        return 1
+    if single and os.path.splitext(output)[1].lower() != ".png":
+        _error(f"--output={output}: outputs are PNG (lossless); give a name ending in .png")
         return 1
     if folder and not (image_dir and mask_dir and output_dir):
         _error("--image_dir, --mask_dir and --output_dir are all required")

@@ -57,6 +57,8 @@ def read_gray(path: str, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndar
 
 
 def _read_bytes(path: str) -> np.ndarray:
+    if os.path.isdir(path):
+        raise ImageReadError(f"{path}: is a folder, not an image file")
     if not os.path.isfile(path):
         raise ImageReadError(f"{path}: no such file")
     try:

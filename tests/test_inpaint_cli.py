@@ -95,6 +95,34 @@ def test_missing_file(inputs, capsys):
     assert not (tmp / "o.png").exists()
 
 
+def test_a_folder_given_as_the_image_is_named_as_a_folder(inputs, capsys):
+    img_dir, mask_dir, paths, tmp = inputs
+    code = run_cli(f"--image={img_dir}", f"--mask={mask_dir / 'img_0.png'}", f"--output={tmp / 'o.png'}",
+                   f"--model_dir={tiny_model_dir()}")
+    assert code == 1
+    assert one_error_line(capsys) == f"error: {img_dir}: is a folder, not an image file"
+
+
+def test_a_mask_covering_everything_is_named(inputs, capsys):
+    img_dir, mask_dir, paths, tmp = inputs
+    full = tmp / "full.png"
+    write_png(str(full), np.full((37, 45), 255, np.uint8))
+    code = run_cli(f"--image={paths[0]}", f"--mask={full}", f"--output={tmp / 'o.png'}",
+                   f"--model_dir={tiny_model_dir()}")
+    assert code == 1
+    assert one_error_line(capsys).startswith(f"error: {full}: the mask covers the whole image")
+    assert not (tmp / "o.png").exists()
+
+
+def test_an_output_that_is_not_png_is_refused_before_any_work(inputs, capsys):
+    img_dir, mask_dir, paths, tmp = inputs
+    code = run_cli(f"--image={paths[0]}", f"--mask={mask_dir / 'img_0.png'}", f"--output={tmp / 'o.jpg'}",
+                   f"--model_dir={tiny_model_dir()}")
+    assert code == 1
+    assert one_error_line(capsys).startswith(f"error: --output={tmp / 'o.jpg'}: outputs are PNG")
+    assert not (tmp / "o.jpg").exists()
+
+
 def test_unreadable_file(inputs, capsys):
     img_dir, mask_dir, paths, tmp = inputs
     bad = tmp / "bad.png"
