@@ -28,8 +28,9 @@ FLAGS = flags.FLAGS
 
 def define_flags():
     """Defines this tool's flags (called by ``__main__`` only, so modules import cleanly)."""
-    from gain_tf.config import define_flags as define_config_flags
-    define_config_flags(preset="small")
+    from gain_tf import config
+    config.define_flags(preset="small")
+    flags.adopt_module_key_flags(config)        # listed by --help, not only --helpfull
     flags.DEFINE_string("data", None, "Training data: TFRecord glob / folder or image folder.")
     flags.DEFINE_string("eval_data", None, "Held-out evaluation data (default: --data).")
     flags.DEFINE_string("output_dir", None, "Variants, tables and grids go here.")

@@ -41,8 +41,9 @@ FLAGS = flags.FLAGS
 def define_flags():
     """Defines this tool's flags (called by ``__main__`` only, so modules import cleanly): the
     demo's own, and one per config field, defaulting to the ``demo`` preset's recipe."""
-    from gain_tf.config import define_flags as define_config_flags
-    define_config_flags(preset="demo")
+    from gain_tf import config
+    config.define_flags(preset="demo")
+    flags.adopt_module_key_flags(config)        # listed by --help, not only --helpfull
     flags.DEFINE_string("data", None, "A folder of your own images (default: built-in scenes).")
     flags.DEFINE_string("output_dir", "demo_out", "Where everything is written.")
     flags.DEFINE_integer("num_train", 2000, "Built-in training scenes.")

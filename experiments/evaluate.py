@@ -23,6 +23,7 @@ import sys
 import numpy as np
 from absl import app, flags
 
+import experiments
 from experiments import define_model_flags, no_extra_args
 
 
@@ -30,6 +31,7 @@ def define_flags(flag_values=flags.FLAGS) -> None:
     """Defines this tool's flags (called by ``__main__``; tests pass their own ``FlagValues``)."""
     fv = flag_values
     define_model_flags(fv)
+    flags.adopt_module_key_flags(experiments, flag_values=fv)   # listed by --help too
     flags.DEFINE_string("data", None, "TFRecord glob / folder, or a folder of images.", flag_values=fv)
     flags.DEFINE_integer("image_size", None, "Evaluation size (default: the model config's).",
                          flag_values=fv)

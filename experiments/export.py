@@ -38,6 +38,7 @@ import sys
 
 from absl import app, flags
 
+import experiments
 from experiments import define_model_flags, no_extra_args
 
 FORMATS = ("saved_model", "tflite", "onnx")
@@ -47,6 +48,7 @@ def define_flags(flag_values=flags.FLAGS) -> None:
     """Defines this tool's flags (called by ``__main__``; tests pass their own ``FlagValues``)."""
     fv = flag_values
     define_model_flags(fv, "Or a SavedModel to convert (tflite, onnx).")
+    flags.adopt_module_key_flags(experiments, flag_values=fv)   # listed by --help too
     flags.DEFINE_enum("format", "saved_model", FORMATS, "What to write.", flag_values=fv)
     flags.DEFINE_string("export_dir", None, "--format=saved_model: the folder (replaced if it exists).",
                         flag_values=fv)

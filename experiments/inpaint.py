@@ -40,6 +40,7 @@ import sys
 
 from absl import app, flags
 
+import experiments
 from experiments import define_model_flags, no_extra_args
 from gain_tf import DEFAULT_MAX_MEMORY_GB, DEFAULT_MAX_PIXELS
 
@@ -58,6 +59,7 @@ def define_flags(flag_values=flags.FLAGS) -> None:
                         "file (experiments/export.py); default: the shipped models/gain-photo.",
                         flag_values=fv)
     define_model_flags(fv)
+    flags.adopt_module_key_flags(experiments, flag_values=fv)   # listed by --help too
     flags.DEFINE_enum("mode", "auto", ["auto", "full", "crop", "resize"],
                       "How to run images of another size than the training size: "
                       "auto = crop above it, resize below.",

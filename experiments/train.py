@@ -24,8 +24,9 @@ FLAGS = flags.FLAGS
 def define_flags():
     """Defines this tool's flags (called by ``__main__`` only, so modules import cleanly): the
     run's own, and one per config field (``gain_tf.config.define_flags``)."""
-    from gain_tf.config import define_flags as define_config_flags
-    define_config_flags(preset="small")
+    from gain_tf import config
+    config.define_flags(preset="small")
+    flags.adopt_module_key_flags(config)        # listed by --help, not only --helpfull
     flags.DEFINE_string("data", None, "TFRecord glob or image folder.")
     flags.DEFINE_string("model_dir", None, "Checkpoints, TensorBoard logs and config.json go here.")
     flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multiworker"],

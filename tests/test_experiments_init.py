@@ -55,3 +55,15 @@ def test_an_entry_point_refuses_words_after_its_flags():
     no_extra_args(["evaluate"])
     with pytest.raises(app.UsageError, match="unexpected arguments: photo.png extra"):
         no_extra_args(["evaluate", "photo.png", "extra"])
+
+
+@pytest.mark.parametrize("command,flags", [("train", ["--config", "--steps", "--batch_size", "--clip_norm"]),
+                                           ("evaluate", ["--model_dir", "--saved_model", "--checkpoint"]),
+                                           ("inpaint", ["--model", "--model_dir", "--saved_model"])])
+def test_help_lists_the_flags_defined_by_shared_helpers(command, flags):
+    """absl's ``--help`` shows the main module's key flags only; the config's and the model flags
+    are defined in other modules, so each entry point adopts them (else only ``--helpfull`` did)."""
+    done = subprocess.run([sys.executable, "-m", f"experiments.{command}", "--help"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    listed = set(re.findall(r"^\s+(--\w+):", done.stdout, re.M))
+    assert set(flags) <= listed, sorted(listed)
