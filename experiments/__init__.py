@@ -16,6 +16,13 @@ The import therefore also lists the physical devices inside the capture (which l
 platform; it does not start the runtime, so threads and devices can still be configured), and the
 cuInit line is dropped when that I-line came with it: without a driver it says nothing more. On a
 machine with a driver whose cuInit fails, the line is kept.
+
+Run directly (not through ``make``, which exports it), a command also defaults
+``TF_CPP_MIN_LOG_LEVEL`` to 2 as the Makefile does: TensorFlow's C++ info and warning lines
+(oneDNN, CPU features, TensorRT) stay hidden, its errors show. Set the variable to 0 to see them.
+TensorFlow 2.21 writes its first info lines (``I0000 ...``, after a "WARNING: All log messages
+before absl::InitializeLog() is called are written to STDERR" banner) before it reads that level;
+they are dropped here when the level hides info lines.
 """
 import contextlib
 import importlib.abc
@@ -30,12 +37,19 @@ _NO_DRIVER = re.compile(rb"Could not find cuda drivers on your machine")
 _CUINIT_LINE = re.compile(rb"failed call to cuInit")
 
 
+_EARLY_INFO = re.compile(rb"^I\d{4} |All log messages before absl::InitializeLog\(\) is called")
+
+
 def _noise(captured: bytes) -> re.Pattern:
-    """The lines to drop from what TensorFlow's import wrote: the factory lines, and the cuInit
-    failure when TensorFlow said in the same breath that the machine has no CUDA driver."""
+    """The lines to drop from what TensorFlow's import wrote: the factory lines; the cuInit
+    failure when TensorFlow said in the same breath that the machine has no CUDA driver; and
+    2.21's early info lines when ``TF_CPP_MIN_LOG_LEVEL`` hides info lines."""
+    patterns = [_FACTORY_LINE.pattern]
     if _NO_DRIVER.search(captured):
-        return re.compile(_FACTORY_LINE.pattern + rb"|" + _CUINIT_LINE.pattern)
-    return _FACTORY_LINE
+        patterns.append(_CUINIT_LINE.pattern)
+    if os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0").strip() not in ("", "0"):
+        patterns.append(_EARLY_INFO.pattern)
+    return re.compile(b"|".join(patterns))
 
 
 @contextlib.contextmanager
@@ -83,6 +97,7 @@ class _QuietTensorFlowImport(importlib.abc.MetaPathFinder):
 
 
 if "tensorflow" not in sys.modules:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     sys.meta_path.insert(0, _QuietTensorFlowImport())
 
 

@@ -35,6 +35,27 @@ def test_the_cuinit_failure_is_dropped_only_on_a_machine_without_a_driver(capfd,
     assert err == (CUINIT if driver else NO_DRIVER) + b"E real.cc:1] a real error\n"
 
 
+@pytest.mark.parametrize("level", ["0", "2"])
+def test_early_info_lines_follow_the_log_level(capfd, monkeypatch, level):
+    """TensorFlow 2.21 writes its first I-lines before reading TF_CPP_MIN_LOG_LEVEL."""
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", level)
+    banner = b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+    info = b"I0000 00:00:1796500573.593914    2147 port.cc:153] oneDNN custom operations are on.\n"
+    error = b"E0000 00:00:1796500573.6    2147 real.cc:1] a real error\n"
+    with stderr_without(_noise):
+        os.write(2, banner + info + error)
+    assert capfd.readouterr().err.encode() == (error if level == "2" else banner + info + error)
+
+
+def test_a_command_run_directly_prints_no_tensorflow_info_lines():
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    done = subprocess.run([sys.executable, "-c", "import experiments.train, tensorflow as tf; "
+                           "print(tf.constant(2) + 1)"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr
+    assert "oneDNN custom operations" not in done.stderr and "cuInit" not in done.stderr, done.stderr
+
+
 def test_importing_tensorflow_after_the_package_prints_no_factory_lines():
     """What every ``python -m experiments.<command>`` does before it first imports TensorFlow
     (``--help`` imports no TensorFlow, so an import is run here)."""
