@@ -35,8 +35,6 @@ import tempfile
 _FACTORY_LINE = re.compile(rb"Unable to register cu(DNN|FFT|BLAS) factory")
 _NO_DRIVER = re.compile(rb"Could not find cuda drivers on your machine")
 _CUINIT_LINE = re.compile(rb"failed call to cuInit")
-
-
 _EARLY_INFO = re.compile(rb"^I\d{4} |All log messages before absl::InitializeLog\(\) is called")
 
 

@@ -1,7 +1,7 @@
 """experiments/__init__.py: TensorFlow's three import-time cuDNN / cuFFT / cuBLAS "Unable to register
-factory" lines (2.15) and the cuInit failure of a machine without a CUDA driver (2.16+) are
-dropped for every command (whatever else goes to stderr passes), and no entry point takes words
-after its flags."""
+factory" lines (2.15), the cuInit failure of a machine without a CUDA driver and the early info
+lines (2.16+) are dropped for every command (whatever else goes to stderr passes); no entry point
+takes words after its flags, and each one's --help lists the flags shared helpers define."""
 import os
 import re
 import subprocess
