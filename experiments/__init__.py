@@ -106,12 +106,32 @@ def no_extra_args(argv) -> None:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
 
 
-def define_model_flags(flag_values, saved_model_help="SavedModel from experiments/export.py.") -> None:
+def define_model_flags(flag_values, saved_model_help="SavedModel from experiments/export.py.",
+                       exported: bool = False) -> None:
     """``--model_dir`` and ``--checkpoint`` (a training run), and ``--saved_model``: where the
-    generator comes from."""
+    generator comes from; with ``exported``, also ``--model`` (any exported format), see
+    :func:`model_or_shipped`."""
     from absl import flags
+    if exported:
+        flags.DEFINE_string("model", None, "Exported model: a SavedModel folder, a .tflite or an .onnx "
+                            "file (experiments/export.py); default: the shipped models/gain-photo.",
+                            flag_values=flag_values)
     flags.DEFINE_string("model_dir", None, "Training model_dir (config.json + checkpoints/).",
                         flag_values=flag_values)
     flags.DEFINE_string("checkpoint", None, "Checkpoint prefix (default: latest in --model_dir).",
                         flag_values=flag_values)
     flags.DEFINE_string("saved_model", None, saved_model_help, flag_values=flag_values)
+
+
+def model_or_shipped(model=None, saved_model=None, model_dir=None):
+    """``model`` as given, or the shipped model's path when none of the three model flags is set
+    (saying so on stderr); ``ValueError`` when more than one is, ``FileNotFoundError`` when the
+    shipped model is needed and missing."""
+    if sum(bool(x) for x in (model, saved_model, model_dir)) > 1:
+        raise ValueError("give at most one of --model, --saved_model or --model_dir")
+    if model or saved_model or model_dir:
+        return model
+    from gain_tf.inference import shipped_model
+    model = shipped_model()
+    print(f"using the shipped model {model}", file=sys.stderr)
+    return model

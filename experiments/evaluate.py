@@ -4,6 +4,12 @@ r"""Evaluate GAIN per hole-ratio bucket against OpenCV Telea and Navier–Stokes
         --num_images=200 --output_dir=eval/small
     python -m experiments.evaluate --saved_model=export/gain --data=photos/ --buckets=10-20,50-60 \
         --mask_dir=irregular_masks/test --inception_weights=inception_v3_notop.h5 --output_dir=eval/x
+    python -m experiments.evaluate --data=my_photos/ --output_dir=eval/shipped   # the shipped model
+    python -m experiments.evaluate --model=export/gain.tflite --data=photos/ --output_dir=eval/tflite
+
+The model is a training run (``--model_dir``), an export (``--saved_model``, or ``--model``: a
+SavedModel, ``.tflite`` or ``.onnx``, as ``experiments/inpaint.py`` takes), or by default the
+shipped ``models/gain-photo``.
 
 For each bucket: the first ``--num_images`` images of ``--data`` (shorter side resized to
 ``--image_size``, centre crop), each with the seeded bucket mask of its index (or masks of
@@ -24,13 +30,13 @@ import numpy as np
 from absl import app, flags
 
 import experiments
-from experiments import define_model_flags, no_extra_args
+from experiments import define_model_flags, model_or_shipped, no_extra_args
 
 
 def define_flags(flag_values=flags.FLAGS) -> None:
     """Defines this tool's flags (called by ``__main__``; tests pass their own ``FlagValues``)."""
     fv = flag_values
-    define_model_flags(fv)
+    define_model_flags(fv, exported=True)
     flags.adopt_module_key_flags(experiments, flag_values=fv)   # listed by --help too
     flags.DEFINE_string("data", None, "TFRecord glob / folder, or a folder of images.", flag_values=fv)
     flags.DEFINE_integer("image_size", None, "Evaluation size (default: the model config's).",
@@ -55,7 +61,7 @@ def define_flags(flag_values=flags.FLAGS) -> None:
 
 def run(model_dir=None, saved_model=None, checkpoint=None, data=None, image_size=None, buckets="all",
         num_images=100, mask_dir=None, seed=0, inception_weights=None, output_dir=None, num_grid=4,
-        batch_size=8, method_name="GAIN", baselines=True, mode=None) -> int:
+        batch_size=8, method_name="GAIN", baselines=True, mode=None, model=None) -> int:
     """The tool: returns the exit code (errors: one line on stderr, exit 1)."""
     def error(msg):
         print(f"error: {msg}", file=sys.stderr)
@@ -64,11 +70,13 @@ def run(model_dir=None, saved_model=None, checkpoint=None, data=None, image_size
     if not data or not output_dir:
         return error("--data and --output_dir are required")
     from gain_tf.evaluation.protocol import evaluate, parse_buckets
-    from gain_tf.inference import load_inpainter
+    from gain_tf.inference import load_inpainter, load_model
     try:
         bucket_list = parse_buckets(buckets)
-        model = load_inpainter(model_dir=model_dir, saved_model=saved_model, checkpoint=checkpoint)
-    except (FileNotFoundError, ValueError) as e:
+        model = model_or_shipped(model, saved_model, model_dir)
+        model = (load_model(model) if model else
+                 load_inpainter(model_dir=model_dir, saved_model=saved_model, checkpoint=checkpoint))
+    except (FileNotFoundError, ValueError, ImportError) as e:
         return error(str(e))
     size = image_size or (model.config.data.image_size if model.config is not None else None)
     if not size:
@@ -103,7 +111,7 @@ def main(argv, flag_values=flags.FLAGS) -> int:
                image_size=f.image_size, buckets=f.buckets, num_images=f.num_images, mask_dir=f.mask_dir,
                seed=f.seed, inception_weights=f.inception_weights, output_dir=f.output_dir,
                num_grid=f.num_grid, batch_size=f.batch_size, method_name=f.method_name,
-               baselines=f.baselines, mode=f.mode)
+               baselines=f.baselines, mode=f.mode, model=f.model)
 
 
 if __name__ == "__main__":

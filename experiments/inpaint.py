@@ -41,7 +41,7 @@ import sys
 from absl import app, flags
 
 import experiments
-from experiments import define_model_flags, no_extra_args
+from experiments import define_model_flags, model_or_shipped, no_extra_args
 from gain_tf import DEFAULT_MAX_MEMORY_GB, DEFAULT_MAX_PIXELS
 
 
@@ -55,10 +55,7 @@ def define_flags(flag_values=flags.FLAGS) -> None:
     flags.DEFINE_string("mask_dir", None, "Folder of masks, matched to images by relative path stem.",
                         flag_values=fv)
     flags.DEFINE_string("output_dir", None, "Output folder for --image_dir (PNGs).", flag_values=fv)
-    flags.DEFINE_string("model", None, "Exported model: a SavedModel folder, a .tflite or an .onnx "
-                        "file (experiments/export.py); default: the shipped models/gain-photo.",
-                        flag_values=fv)
-    define_model_flags(fv)
+    define_model_flags(fv, exported=True)
     flags.adopt_module_key_flags(experiments, flag_values=fv)   # listed by --help too
     flags.DEFINE_enum("mode", "auto", ["auto", "full", "crop", "resize"],
                       "How to run images of another size than the training size: "
@@ -166,17 +163,11 @@ def run(image=None, mask=None, output=None, image_dir=None, mask_dir=None, outpu
                 _error(f"--output_dir={output_dir} is inside {flag}={d}: outputs would be read back "
                        "as inputs; choose another folder")
                 return 1
-    if sum(bool(x) for x in (model, saved_model, model_dir)) > 1:
-        _error("give at most one of --model, --saved_model or --model_dir")
+    try:
+        model = model_or_shipped(model, saved_model, model_dir)
+    except (ValueError, FileNotFoundError) as e:
+        _error(str(e))
         return 1
-    if not (model or saved_model or model_dir):
-        from gain_tf.inference import shipped_model
-        try:
-            model = shipped_model()
-        except FileNotFoundError as e:
-            _error(str(e))
-            return 1
-        print(f"using the shipped model {model}", file=sys.stderr)
 
     cache = {}
 

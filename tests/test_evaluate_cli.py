@@ -33,8 +33,20 @@ def test_cli_errors(data_dir, tmp_path, capsys):
     assert run_cli(f"--model_dir={tmp_path / 'none'}", f"--data={data_dir}", f"--output_dir={tmp_path}") == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"error: {tmp_path / 'none'}: model directory not found"]
-    assert run_cli(f"--data={data_dir}", f"--output_dir={tmp_path}") == 1
-    assert "exactly one of --saved_model or --model_dir" in capsys.readouterr().err
+    assert run_cli(f"--saved_model={tiny_export_dir()}", f"--model_dir={tmp_path}", f"--data={data_dir}",
+                   f"--output_dir={tmp_path}") == 1
+    assert capsys.readouterr().err.strip() == "error: give at most one of --model, --saved_model or --model_dir"
+
+
+def test_cli_takes_an_exported_model_by_default_the_shipped_one(data_dir, tmp_path, capsys):
+    """``--model`` as experiments/inpaint.py takes it; no model flag: the shipped model, said so."""
+    args = [f"--data={data_dir}", "--buckets=20-30", "--num_images=1", "--num_grid=0", "--baselines=false"]
+    assert run_cli(f"--model={tiny_export_dir()}", *args, f"--output_dir={tmp_path / 'a'}") == 0
+    assert f"evaluated {tiny_export_dir()}" in capsys.readouterr().out
+    assert run_cli(*args, f"--output_dir={tmp_path / 'b'}") == 0
+    out, err = capsys.readouterr()
+    assert "using the shipped model" in err and "models/gain-photo" in out
+    assert [r["method"] for r in read_csv(str(tmp_path / "b" / "results.csv"))][0] == "GAIN"
 
 
 def test_cli_corrupt_tfrecord_is_one_line_naming_the_file(data_dir, tmp_path, capsys):
