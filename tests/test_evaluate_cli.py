@@ -35,7 +35,8 @@ def test_cli_errors(data_dir, tmp_path, capsys):
     assert err == [f"error: {tmp_path / 'none'}: model directory not found"]
     assert run_cli(f"--saved_model={tiny_export_dir()}", f"--model_dir={tmp_path}", f"--data={data_dir}",
                    f"--output_dir={tmp_path}") == 1
-    assert capsys.readouterr().err.strip() == "error: give at most one of --model, --saved_model or --model_dir"
+    err = capsys.readouterr().err.strip()
+    assert err == "error: give at most one of --model, --saved_model or --model_dir"
 
 
 def test_cli_takes_an_exported_model_by_default_the_shipped_one(data_dir, tmp_path, capsys):
