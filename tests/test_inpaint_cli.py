@@ -85,41 +85,40 @@ def one_error_line(capsys):
     return errors[0]
 
 
+def single_error(capsys, image, mask, output):
+    """Runs one image through the CLI (the tiny checkpoint), expects exit 1; returns the error line."""
+    code = run_cli(f"--image={image}", f"--mask={mask}", f"--output={output}",
+                   f"--model_dir={tiny_model_dir()}")
+    assert code == 1
+    return one_error_line(capsys)
+
+
 def test_missing_file(inputs, capsys):
     img_dir, mask_dir, paths, tmp = inputs
     missing = str(tmp / "nope.png")
-    code = run_cli(f"--image={missing}", f"--mask={mask_dir / 'img_0.png'}", f"--output={tmp / 'o.png'}",
-                   f"--model_dir={tiny_model_dir()}")
-    assert code == 1
-    assert missing in one_error_line(capsys)
+    assert missing in single_error(capsys, missing, mask_dir / "img_0.png", tmp / "o.png")
     assert not (tmp / "o.png").exists()
 
 
 def test_a_folder_given_as_the_image_is_named_as_a_folder(inputs, capsys):
     img_dir, mask_dir, paths, tmp = inputs
-    code = run_cli(f"--image={img_dir}", f"--mask={mask_dir / 'img_0.png'}", f"--output={tmp / 'o.png'}",
-                   f"--model_dir={tiny_model_dir()}")
-    assert code == 1
-    assert one_error_line(capsys) == f"error: {img_dir}: is a folder, not an image file"
+    line = single_error(capsys, img_dir, mask_dir / "img_0.png", tmp / "o.png")
+    assert line == f"error: {img_dir}: is a folder, not an image file"
 
 
 def test_a_mask_covering_everything_is_named(inputs, capsys):
     img_dir, mask_dir, paths, tmp = inputs
     full = tmp / "full.png"
     write_png(str(full), np.full((37, 45), 255, np.uint8))
-    code = run_cli(f"--image={paths[0]}", f"--mask={full}", f"--output={tmp / 'o.png'}",
-                   f"--model_dir={tiny_model_dir()}")
-    assert code == 1
-    assert one_error_line(capsys).startswith(f"error: {full}: the mask covers the whole image")
+    line = single_error(capsys, paths[0], full, tmp / "o.png")
+    assert line.startswith(f"error: {full}: the mask covers the whole image")
     assert not (tmp / "o.png").exists()
 
 
 def test_an_output_that_is_not_png_is_refused_before_any_work(inputs, capsys):
     img_dir, mask_dir, paths, tmp = inputs
-    code = run_cli(f"--image={paths[0]}", f"--mask={mask_dir / 'img_0.png'}", f"--output={tmp / 'o.jpg'}",
-                   f"--model_dir={tiny_model_dir()}")
-    assert code == 1
-    assert one_error_line(capsys).startswith(f"error: --output={tmp / 'o.jpg'}: outputs are PNG")
+    line = single_error(capsys, paths[0], mask_dir / "img_0.png", tmp / "o.jpg")
+    assert line.startswith(f"error: --output={tmp / 'o.jpg'}: outputs are PNG")
     assert not (tmp / "o.jpg").exists()
 
 
@@ -127,10 +126,7 @@ def test_unreadable_file(inputs, capsys):
     img_dir, mask_dir, paths, tmp = inputs
     bad = tmp / "bad.png"
     bad.write_bytes(b"this is not a png")
-    code = run_cli(f"--image={paths[0]}", f"--mask={bad}", f"--output={tmp / 'o.png'}",
-                   f"--model_dir={tiny_model_dir()}")
-    assert code == 1
-    line = one_error_line(capsys)
+    line = single_error(capsys, paths[0], bad, tmp / "o.png")
     assert str(bad) in line and "not a readable image" in line
 
 
@@ -138,10 +134,7 @@ def test_size_mismatch_names_both(inputs, capsys):
     img_dir, mask_dir, paths, tmp = inputs
     small = tmp / "small.png"
     write_png(str(small), hole_mask(20, 30))
-    code = run_cli(f"--image={paths[0]}", f"--mask={small}", f"--output={tmp / 'o.png'}",
-                   f"--model_dir={tiny_model_dir()}")
-    assert code == 1
-    line = one_error_line(capsys)
+    line = single_error(capsys, paths[0], small, tmp / "o.png")
     assert paths[0] in line and str(small) in line and "45x37" in line and "30x20" in line
 
 
