@@ -123,8 +123,7 @@ def test_extra_terms_enter_the_generator_loss_and_change_the_update(tmp_path, na
     batch = next(iter(tf.data.Dataset.from_tensor_slices({"image": images, "valid": valid}).batch(4)))
     outs = {}
     for w in (0.0, 2.0):
-        window_field = {"energy_window": window} if window else {}
-        trainer = make_trainer(tmp_path / str(w), **{field: w}, **window_field)
+        trainer = make_trainer(tmp_path / str(w), **{field: w}, energy_window=window)   # 0: per image
         trainer.build(SIZE, SIZE)
         pred = trainer.generator((images, valid))["image"].numpy()
         filled = pred * (1 - valid) + images * valid
