@@ -181,7 +181,6 @@ def test_resume_skips_seen_batches_unless_the_pipeline_is_non_deterministic():
     assert first(_resume_at(ds.with_options(opts), 0)) == 0
 
 
-
 def test_clip_norm_clips_the_global_norm_before_adams_moments(tmp_path):
     """Adam's first moment after one step is (1 − β1)·g, with g scaled to norm c when ‖g‖ > c."""
     trainer = make_trainer(tmp_path, clip_norm=0.5)
