@@ -7,8 +7,9 @@ r"""Inpaint images with a trained GAIN model (an exported model or a training ch
     python -m experiments.inpaint --model_dir=runs/small --image_dir=photos --mask_dir=masks \
         --output_dir=filled
 
-Masks are read as grayscale, **white = hole** (values above 127; a mask with other values than 0
-and 255 is thresholded there, with a warning). In folder mode images and masks are matched by their
+Masks: **white = hole**. A pixel is a hole where its brightest channel is above 127 (white, or any
+bright colour; a mask with other values than 0 and 255 is thresholded there, with a warning);
+transparent pixels of a PNG with alpha are kept, as if the mask were composited onto black. In folder mode images and masks are matched by their
 path relative to the folder without extension (``a/b.jpg`` <-> ``a/b.png``); images without a mask
 are listed and skipped. Known pixels come back unchanged. Outputs are PNG, written atomically.
 
@@ -49,7 +50,7 @@ def define_flags(flag_values=flags.FLAGS) -> None:
     """Defines this tool's flags (called by ``__main__``; tests pass their own ``FlagValues``)."""
     fv = flag_values
     flags.DEFINE_string("image", None, "One input image.", flag_values=fv)
-    flags.DEFINE_string("mask", None, "Its mask (grayscale, white = hole).", flag_values=fv)
+    flags.DEFINE_string("mask", None, "Its mask (white = hole; black and transparent = keep).", flag_values=fv)
     flags.DEFINE_string("output", None, "Output PNG for --image.", flag_values=fv)
     flags.DEFINE_string("image_dir", None, "Folder of input images (recursive).", flag_values=fv)
     flags.DEFINE_string("mask_dir", None, "Folder of masks, matched to images by relative path stem.",
@@ -98,13 +99,14 @@ def read_inputs(image_path: str, mask_path: str, max_pixels: int | None = None):
     decoding (None = :data:`gain_tf.DEFAULT_MAX_PIXELS`)."""
     import numpy as np
 
-    from gain_tf.images import ImageReadError, read_gray, read_image
+    from gain_tf.images import ImageReadError, read_image
+    from gain_tf.mask_files import read_mask
     from gain_tf.masks import FILE_HOLE_THRESHOLD, hole_mask_from_valid, valid_from_hole_mask
 
     try:
         limit = DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels
         image = read_image(image_path, max_pixels=limit)
-        gray = read_gray(mask_path, max_pixels=limit)
+        gray = read_mask(mask_path, max_pixels=limit)
     except ImageReadError as e:
         raise InpaintError(str(e)) from None
     if gray.shape[:2] != image.shape[:2]:
@@ -126,8 +128,8 @@ def inpaint_file(get_inpainter, image_path: str, mask_path: str, output_path: st
 
     image, hole = read_inputs(image_path, mask_path, options.get("max_pixels"))
     if hole.all():
-        raise InpaintError(f"{mask_path}: the mask covers the whole image (white = hole, black = "
-                           "keep; transparency is ignored): no known pixels to inpaint from")
+        raise InpaintError(f"{mask_path}: the mask covers the whole image (white = hole; black "
+                           "and transparent = keep): no known pixels to inpaint from")
     if not hole.any():
         _warn(f"{mask_path}: mask has no hole; writing {image_path} unchanged to {output_path}")
         result = image

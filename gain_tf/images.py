@@ -37,14 +37,16 @@ def to_uint8(images):
     return tf.cast(tf.clip_by_value(x, 0.0, 255.0), tf.uint8)
 
 
-def read_image(path: str, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
+def read_image(path: str, max_pixels: int | None = DEFAULT_MAX_PIXELS, alpha: bool = False) -> np.ndarray:
     """Reads an image file as uint8 RGB ``[H, W, 3]``; raises :class:`ImageReadError` naming it.
 
     Grayscale files are replicated to three channels and an alpha channel is dropped (not
-    composited). 16-bit PNGs are converted to 8 bits (OpenCV keeps the high byte: ``v >> 8``).
-    Empty, truncated and over-large files are refused as in :func:`decode_image_bytes`.
+    composited), unless ``alpha``: then a file with transparency (an alpha channel, or a palette
+    with a transparent entry) gives RGBA ``[H, W, 4]``. 16-bit PNGs are converted to 8 bits (the
+    high byte: ``v >> 8``). Empty, truncated and over-large files are refused as in
+    :func:`decode_image_bytes`.
     """
-    return decode_image_bytes(_read_bytes(path), path, max_pixels=max_pixels)
+    return decode_image_bytes(_read_bytes(path), path, max_pixels=max_pixels, alpha=alpha)
 
 
 def read_gray(path: str, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
@@ -159,8 +161,9 @@ def write_png(path: str, image: np.ndarray) -> None:
 
 
 def decode_image_bytes(data: bytes, name: str = "<bytes>", max_pixels: int | None = DEFAULT_MAX_PIXELS,
-                       gray: bool = False) -> np.ndarray:
-    """Encoded image bytes -> uint8 RGB ``[H, W, 3]`` (``[H, W]`` with ``gray``), refusing bad files.
+                       gray: bool = False, alpha: bool = False) -> np.ndarray:
+    """Encoded image bytes -> uint8 RGB ``[H, W, 3]`` (``[H, W]`` with ``gray``; RGBA ``[H, W, 4]``
+    with ``alpha`` when the file has transparency), refusing bad files.
 
     OpenCV decodes a truncated JPEG / PNG into a partly grey picture without an error, so a JPEG
     without its end-of-image marker or a PNG without its IEND chunk is rejected here. A PNG / JPEG
@@ -178,12 +181,19 @@ def decode_image_bytes(data: bytes, name: str = "<bytes>", max_pixels: int | Non
         raise ImageReadError(f"{name}: truncated PNG (no IEND chunk)")
     check_pixel_limit(data, name, max_pixels)
     buf = data if isinstance(data, np.ndarray) else np.frombuffer(data, np.uint8)
-    img = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE if gray else cv2.IMREAD_COLOR)
+    flag = cv2.IMREAD_GRAYSCALE if gray else cv2.IMREAD_UNCHANGED if alpha else cv2.IMREAD_COLOR
+    img = cv2.imdecode(buf, flag)
     if img is None:
         raise ImageReadError(f"{name}: not a readable image")
     if max_pixels and img.shape[0] * img.shape[1] > max_pixels:
         raise ImageReadError(pixel_limit_message(name, img.shape[1], img.shape[0], max_pixels))
-    return img if gray else cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+    if gray:
+        return img
+    if img.dtype == np.uint16:
+        img = (img >> 8).astype(np.uint8)
+    if img.ndim == 2 or img.shape[-1] == 1:
+        return cv2.cvtColor(img, cv2.COLOR_GRAY2RGB)
+    return cv2.cvtColor(img, cv2.COLOR_BGRA2RGBA if img.shape[-1] == 4 else cv2.COLOR_BGR2RGB)
 
 
 def encode_jpeg(image: np.ndarray, quality: int = 95) -> bytes:

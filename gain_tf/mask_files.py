@@ -2,7 +2,8 @@
 and :func:`augment_mask`, their train-time augmentation (flip, rotation, dilation).
 
 Files follow the user-facing convention of :mod:`gain_tf.masks` (white / > ``FILE_HOLE_THRESHOLD``
-= hole); what is returned is a library valid mask ``[H, W, 1]`` float32 (1 = known).
+= hole), read by :func:`read_mask` (the CLI's masks too); what :func:`load_mask_file` returns is a
+library valid mask ``[H, W, 1]`` float32 (1 = known).
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import cv2
 import numpy as np
 import tensorflow as tf
 
+from gain_tf import DEFAULT_MAX_PIXELS
 from gain_tf.images import IMAGE_EXTENSIONS, list_image_files, read_image
 from gain_tf.masks import FILE_HOLE_THRESHOLD, valid_from_hole_mask
 
@@ -23,18 +25,32 @@ def _size_hw(size):
     return int(h), int(w)
 
 
-def load_mask_file(path: str, size=None) -> np.ndarray:
-    """Reads a mask image (white / > FILE_HOLE_THRESHOLD = hole) -> valid ``[H, W, 1]`` float32.
+def read_mask(path: str, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """A mask file's hole level, uint8 ``[H, W]``: a pixel is a hole where it is above
+    ``FILE_HOLE_THRESHOLD``.
 
-    ``size`` (int or ``(height, width)``) resizes with nearest neighbour before thresholding. Colour
-    masks count a pixel as hole when any channel is above the threshold. A file that is not an
-    image raises :class:`gain_tf.images.ImageReadError` naming it.
+    The level is the largest of the colour channels (white, or any bright colour, is hole), times
+    the alpha channel when the file has one: transparent pixels are kept, whatever colour they
+    hide, as when a mask painted on a transparent layer is composited onto black. A file that is
+    not an image raises :class:`gain_tf.images.ImageReadError` naming it.
     """
-    img = read_image(path)  # RGB; valid_from_hole_mask takes the max over channels
+    img = read_image(path, max_pixels=max_pixels, alpha=True)
+    level = img[..., :3].max(axis=-1)
+    if img.shape[-1] == 4:
+        level = ((level.astype(np.uint16) * img[..., 3] + 127) // 255).astype(np.uint8)
+    return level
+
+
+def load_mask_file(path: str, size=None) -> np.ndarray:
+    """Reads a mask image (:func:`read_mask`) -> valid ``[H, W, 1]`` float32 (1 = known).
+
+    ``size`` (int or ``(height, width)``) resizes with nearest neighbour before thresholding.
+    """
+    level = read_mask(path)
     hw = _size_hw(size)
-    if hw is not None and img.shape[:2] != hw:
-        img = cv2.resize(img, (hw[1], hw[0]), interpolation=cv2.INTER_NEAREST)
-    return valid_from_hole_mask(img, threshold=FILE_HOLE_THRESHOLD, dtype=tf.float32)
+    if hw is not None and level.shape != hw:
+        level = cv2.resize(level, (hw[1], hw[0]), interpolation=cv2.INTER_NEAREST)
+    return valid_from_hole_mask(level, threshold=FILE_HOLE_THRESHOLD, dtype=tf.float32)
 
 
 def list_mask_files(directory: str) -> list[str]:

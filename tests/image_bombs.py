@@ -1,4 +1,5 @@
-"""Hostile image files for the bad-input tests: a few bytes whose header claims a huge image."""
+"""Image files written by hand for the input tests: hostile ones (a few bytes whose header claims a
+huge image), and PNGs of the colour types OpenCV cannot write (gray + alpha, palette)."""
 import struct
 import zlib
 
@@ -15,6 +16,14 @@ def bomb_png(width=20000, height=20000):
     idat = zlib.compress(b"\0" * (width * 3 + 1) * 4, 9)
     return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
             + _chunk(b"IDAT", idat) + _chunk(b"IEND", b""))
+
+
+def hand_png(width, height, color_type, rows, chunks=()):
+    """PNG bytes, 8 bits per sample, of ``rows`` (each row's samples, unfiltered) and extra
+    ``chunks`` (``(kind, data)`` pairs, e.g. ``PLTE`` and ``tRNS``, placed before the data)."""
+    idat = zlib.compress(b"".join(b"\0" + bytes(r) for r in rows))
+    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, color_type, 0, 0, 0))
+            + b"".join(_chunk(k, d) for k, d in chunks) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b""))
 
 
 def bomb_jpeg(width=20000, height=20000):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from gain_tf import images as I
-from tests.image_bombs import bomb_jpeg, bomb_png
+from tests.image_bombs import bomb_jpeg, bomb_png, hand_png
 
 
 @pytest.fixture()
@@ -109,3 +109,27 @@ def test_gray_and_rgba_become_rgb(tmp_path):
     rgb = I.read_image(str(tmp_path / "rgba.png"))
     assert rgb.shape == (5, 6, 3)
     np.testing.assert_array_equal(rgb[0, 0], [30, 20, 10])  # alpha dropped, not composited
+    rgba = I.read_image(str(tmp_path / "rgba.png"), alpha=True)
+    assert rgba.shape == (5, 6, 4)
+    np.testing.assert_array_equal(rgba[0, 0], [30, 20, 10, 0])
+    assert I.read_image(str(tmp_path / "g.png"), alpha=True).shape == (5, 6, 3)  # no alpha: RGB
+
+
+def test_alpha_from_gray_alpha_palette_and_16_bit_files(tmp_path):
+    # Gray + alpha (colour type 4): gray 200 everywhere, opaque at one pixel only.
+    (tmp_path / "la.png").write_bytes(hand_png(
+        4, 3, 4, [[v for x in range(4) for v in (200, 255 if (y, x) == (1, 2) else 0)] for y in range(3)]))
+    got = I.read_image(str(tmp_path / "la.png"), alpha=True)
+    assert got.shape == (3, 4, 4) and (got[..., :3] == 200).all()
+    assert got[1, 2, 3] == 255 and got[..., 3].sum() == 255
+    # Palette (colour type 3) whose entry 0 is transparent (tRNS); the last pixel is entry 1.
+    (tmp_path / "pal.png").write_bytes(hand_png(
+        4, 3, 3, [[0] * 4, [0] * 4, [0, 0, 0, 1]],
+        [(b"PLTE", bytes([255, 255, 255, 10, 20, 30])), (b"tRNS", bytes([0]))]))
+    got = I.read_image(str(tmp_path / "pal.png"), alpha=True)
+    assert got.shape == (3, 4, 4) and (got[..., 3] == [[0] * 4] * 2 + [[0, 0, 0, 255]]).all()
+    np.testing.assert_array_equal(got[2, 3], [10, 20, 30, 255])
+    bgra16 = np.random.default_rng(2).integers(0, 65536, (3, 4, 4), dtype=np.uint16)
+    assert cv2.imwrite(str(tmp_path / "a16.png"), bgra16)
+    np.testing.assert_array_equal(I.read_image(str(tmp_path / "a16.png"), alpha=True),
+                                  (bgra16 >> 8).astype(np.uint8)[..., [2, 1, 0, 3]])

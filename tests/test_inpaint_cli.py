@@ -115,6 +115,21 @@ def test_a_mask_covering_everything_is_named(inputs, capsys):
     assert not (tmp / "o.png").exists()
 
 
+def test_a_mask_painted_on_a_transparent_layer_fills_only_the_strokes(inputs, capsys):
+    """White under transparent pixels is kept: the hole is where the mask is opaque."""
+    img_dir, mask_dir, paths, tmp = inputs
+    bgra = np.full((37, 45, 4), 255, np.uint8)
+    bgra[..., 3] = hole_mask(37, 45)
+    cv2.imwrite(str(tmp / "layer.png"), bgra)
+    code = run_cli(f"--image={paths[0]}", f"--mask={tmp / 'layer.png'}", f"--output={tmp / 'o.png'}",
+                   f"--model_dir={tiny_model_dir()}")
+    assert code == 0, capsys.readouterr().err
+    src, got = read_image(paths[0]), read_image(str(tmp / "o.png"))
+    hole = hole_mask(37, 45) > 0
+    np.testing.assert_array_equal(got[~hole], src[~hole])
+    assert np.any(got[hole] != src[hole])
+
+
 def test_an_output_that_is_not_png_is_refused_before_any_work(inputs, capsys):
     img_dir, mask_dir, paths, tmp = inputs
     line = single_error(capsys, paths[0], mask_dir / "img_0.png", tmp / "o.jpg")

@@ -140,6 +140,19 @@ def test_load_mask_file_white_is_hole_threshold_and_resize(tmp_path):
     assert F.load_mask_file(str(tmp_path / "red.png"))[0, 0, 0] == 0
 
 
+def test_read_mask_brightest_channel_times_alpha(tmp_path):
+    bgra = np.zeros((2, 4, 4), np.uint8)
+    bgra[..., :3] = 255                                   # white everywhere, even where transparent
+    bgra[0, :, 3] = [0, 127, 128, 255]                    # alpha: level = round(255 * a / 255)
+    bgra[1, :, :3] = [[0, 0, 200], [0, 90, 0], [0, 0, 0], [255, 255, 255]]  # BGR: red 200, green 90
+    bgra[1, :, 3] = [255, 255, 255, 64]
+    cv2.imwrite(str(tmp_path / "m.png"), bgra)
+    level = F.read_mask(str(tmp_path / "m.png"))
+    np.testing.assert_array_equal(level, [[0, 127, 128, 255], [200, 90, 0, 64]])
+    valid = F.load_mask_file(str(tmp_path / "m.png"))
+    np.testing.assert_array_equal(valid[..., 0], [[1, 1, 0, 0], [0, 1, 1, 1]])
+
+
 def test_mask_folder_and_non_image_error(tmp_path):
     rng = np.random.default_rng(0)
     for i in range(3):
