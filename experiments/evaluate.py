@@ -39,7 +39,8 @@ def define_flags(flag_values=flags.FLAGS) -> None:
     define_model_flags(fv, exported=True)
     flags.adopt_module_key_flags(experiments, flag_values=fv)   # listed by --help too
     flags.DEFINE_string("data", None, "TFRecord glob / folder, or a folder of images.", flag_values=fv)
-    flags.DEFINE_integer("image_size", None, "Evaluation size (default: the model config's).",
+    flags.DEFINE_integer("image_size", None, "Evaluation size (default: the model config's, or a "
+                         ".tflite export's fixed size).",
                          flag_values=fv)
     flags.DEFINE_string("buckets", "all", "Hole-ratio buckets in percent, e.g. 10-20,30-40 (default all five).",
                         flag_values=fv)
@@ -70,15 +71,16 @@ def run(model_dir=None, saved_model=None, checkpoint=None, data=None, image_size
     if not data or not output_dir:
         return error("--data and --output_dir are required")
     from gain_tf.evaluation.protocol import evaluate, parse_buckets
-    from gain_tf.inference import load_inpainter, load_model
+    from gain_tf.inference import load_inpainter, load_model, model_format
     try:
         bucket_list = parse_buckets(buckets)
-        model = model_or_shipped(model, saved_model, model_dir)
-        model = (load_model(model) if model else
+        path = model_or_shipped(model, saved_model, model_dir)
+        model = (load_model(path) if path else
                  load_inpainter(model_dir=model_dir, saved_model=saved_model, checkpoint=checkpoint))
     except (FileNotFoundError, ValueError, ImportError) as e:
         return error(str(e))
-    size = image_size or (model.config.data.image_size if model.config is not None else None)
+    size = image_size or (model.config.data.image_size if model.config is not None else
+                          model.training_size if path and model_format(path) == "tflite" else None)
     if not size:
         return error("--image_size is required (the model's config is unknown)")
     inpaint_fn = model.inpaint_scored

@@ -2,6 +2,7 @@
 exported once in every format, each run with its own runtime against the SavedModel, the self-check's
 refusal, the CLI with --model in every format, the runtime-only snippets of docs/deploy.md, and the uint8
 comparison changes that made the serving graph TFLite-convertible."""
+import csv
 import os
 import re
 import subprocess
@@ -319,6 +320,24 @@ def test_model_flag_errors(exports, photo, capsys, tmp_path):
     # --model=<folder> is the SavedModel path that tests/test_inpaint_cli.py runs as --saved_model.
     assert inference.model_format(exports["saved_model"]) == "saved_model"
     assert inference.model_format(exports["tflite"]) == "tflite"
+
+
+def test_evaluate_scores_a_tflite_export_as_its_saved_model(exports, photo, tmp_path, capsys):
+    """``experiments/evaluate.py --model`` on the .tflite export: the same images and masks, the
+    same scores as the SavedModel it was converted from (float32: to rounding of the uint8 output)."""
+    from experiments import evaluate as evaluate_cli
+    root, _ = photo
+    scores = {}
+    for key in ("saved_model", "tflite"):
+        fv = flags.FlagValues()
+        evaluate_cli.define_flags(fv)
+        out = tmp_path / key
+        argv = fv(["evaluate", f"--model={exports[key]}", f"--data={root / 'images'}", "--buckets=20-30",
+                   "--num_images=2", "--num_grid=0", "--baselines=false", f"--output_dir={out}"])
+        assert evaluate_cli.main(argv, fv) == 0, capsys.readouterr().err
+        rows = list(csv.DictReader(open(out / "results.csv")))
+        scores[key] = {k: float(rows[0][k]) for k in ("psnr_db", "ssim", "grad_l1_hole")}
+    assert scores["tflite"] == pytest.approx(scores["saved_model"], rel=1e-3), scores
 
 
 # --------------------------------------------------------------- docs/deploy.md: runtime only
