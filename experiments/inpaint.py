@@ -9,9 +9,12 @@ r"""Inpaint images with a trained GAIN model (an exported model or a training ch
 
 Masks: **white = hole**. A pixel is a hole where its brightest channel is above 127 (white, or any
 bright colour; a mask with other values than 0 and 255 is thresholded there, with a warning);
-transparent pixels of a PNG with alpha are kept, as if the mask were composited onto black. In folder mode images and masks are matched by their
-path relative to the folder without extension (``a/b.jpg`` <-> ``a/b.png``); images without a mask
-are listed and skipped. Known pixels come back unchanged. Outputs are PNG, written atomically.
+transparent pixels of a PNG with alpha are kept, as if the mask were composited onto black.
+
+In folder mode images and masks are matched by their path relative to the folder without
+extension (``a/b.jpg`` <-> ``a/b.png``); images without a mask are listed and skipped, and a
+progress line with an ETA runs on stderr. Known pixels come back unchanged. Outputs are PNG,
+written atomically.
 
 Without ``--model``, ``--saved_model`` or ``--model_dir`` it uses the model shipped with the
 repository, ``models/gain-photo`` (its ``MODEL_CARD.md`` says what it was trained on and how it
@@ -50,7 +53,8 @@ def define_flags(flag_values=flags.FLAGS) -> None:
     """Defines this tool's flags (called by ``__main__``; tests pass their own ``FlagValues``)."""
     fv = flag_values
     flags.DEFINE_string("image", None, "One input image.", flag_values=fv)
-    flags.DEFINE_string("mask", None, "Its mask (white = hole; black and transparent = keep).", flag_values=fv)
+    flags.DEFINE_string("mask", None, "Its mask (white = hole; black and transparent = keep).",
+                        flag_values=fv)
     flags.DEFINE_string("output", None, "Output PNG for --image.", flag_values=fv)
     flags.DEFINE_string("image_dir", None, "Folder of input images (recursive).", flag_values=fv)
     flags.DEFINE_string("mask_dir", None, "Folder of masks, matched to images by relative path stem.",
@@ -74,12 +78,22 @@ class InpaintError(Exception):
     """A user-facing error; the message is one line."""
 
 
+_progress = None   # folder mode's progress line: messages go through it (Progress.write)
+
+
+def _say(line: str) -> None:
+    if _progress is not None:
+        _progress.write(line)
+    else:
+        print(line, file=sys.stderr)
+
+
 def _warn(msg: str) -> None:
-    print(f"warning: {msg}", file=sys.stderr)
+    _say(f"warning: {msg}")
 
 
 def _error(msg: str) -> None:
-    print(f"error: {msg}", file=sys.stderr)
+    _say(f"error: {msg}")
 
 
 def _stem(path: str, root: str) -> str:
@@ -215,17 +229,25 @@ def run(image=None, mask=None, output=None, image_dir=None, mask_dir=None, outpu
     if not pairs:
         _error(f"no image of {image_dir} has a mask in {mask_dir} (matched by file stem)")
         return 1
+    global _progress
+    from gain_tf.progress import Progress
     failed = written = 0
-    for image_path, mask_path, out_path in pairs:
-        try:
-            inpaint_file(get_inpainter, image_path, mask_path, out_path, **options)
-            written += 1
-        except _ModelError as e:
-            _error(str(e))
-            return 1
-        except (InpaintError, OSError) as e:
-            _error(str(e))
-            failed += 1
+    _progress = Progress(len(pairs), desc="inpaint")
+    try:
+        for image_path, mask_path, out_path in pairs:
+            try:
+                inpaint_file(get_inpainter, image_path, mask_path, out_path, **options)
+                written += 1
+            except _ModelError as e:
+                _error(str(e))
+                return 1
+            except (InpaintError, OSError) as e:
+                _error(str(e))
+                failed += 1
+            _progress.update(1, failed=failed)
+    finally:
+        _progress.close()
+        _progress = None
     print(f"wrote {written} image(s) to {output_dir}" + (f"; {failed} failed" if failed else ""))
     return 1 if failed else 0
 

@@ -11,8 +11,9 @@ prints (to stderr by default, at most every ``min_interval`` seconds, and once m
     train  1200/28000  350.2/s  ETA 01:16  skipped=3
 
 On a terminal the line is redrawn in place (``\\r``); in a log file each report is its own line.
-``total`` may be ``None`` (unknown): the ETA is then ``--:--``. Used by the TFRecord builder, and
-meant for the training loop and evaluation as well.
+``total`` may be ``None`` (unknown): the ETA is then ``--:--``. Messages printed while it runs go
+through :meth:`Progress.write`, so that they do not land inside the redrawn line. Used by the
+TFRecord builders, the training loop, evaluation and the inpaint CLI's folder mode.
 """
 from __future__ import annotations
 
@@ -95,6 +96,19 @@ class Progress:
         except (ValueError, OSError):  # closed stream: progress is never worth a crash
             pass
         self._last_len = len(text)
+
+    def write(self, text: str) -> None:
+        """Prints ``text`` as a line of its own, without breaking the progress line: on a terminal
+        the line is cleared first and redrawn after (as ``tqdm.write`` does)."""
+        try:
+            if self._inplace and self._last_len and not self._closed:
+                self._stream.write("\r" + " " * self._last_len + "\r" + text + "\n")
+                self._print(self._clock())
+            else:
+                self._stream.write(text + "\n")
+                self._stream.flush()
+        except (ValueError, OSError):
+            pass
 
     def close(self) -> None:
         """Prints the final line (always) once; further calls do nothing."""

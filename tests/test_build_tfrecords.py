@@ -1,4 +1,4 @@
-"""data_prep.build_tfrecords on fake CelebA-HQ / Places2 / folder trees, and gain_tf.progress."""
+"""data_prep.build_tfrecords on fake CelebA-HQ / Places2 / folder trees."""
 import io
 import json
 import os
@@ -11,7 +11,6 @@ import tensorflow as tf
 from absl import flags
 
 from data_prep import build_tfrecords as B
-from gain_tf.progress import Progress, format_duration
 
 RES = 32
 
@@ -247,24 +246,6 @@ def test_command_line_flags(celeb_dir, tmp_path, capsys):
         f"--resolution={RES}", "--split=val", "--workers=1"])
     assert B.main(["build_tfrecords"], fv) == 0
     assert json.loads((tmp_path / "o" / "manifest.json").read_text())["splits"]["val"]["count"] == len(CELEB_VAL)
-
-
-def test_progress_line_rate_eta_and_throttle():
-    now = [0.0]
-    out = io.StringIO()
-    p = Progress(100, "build", stream=out, clock=lambda: now[0])
-    p.update(0)
-    now[0] = 0.2
-    p.update(10)            # < 0.5 s since the last line: not printed
-    now[0] = 1.0
-    p.update(10, skipped=1)
-    p.close()
-    p.close()
-    lines = out.getvalue().splitlines()
-    assert len(lines) == 3
-    assert lines[1] == "build  20/100  20.0/s  ETA 00:04  skipped=1"
-    assert format_duration(7384) == "123:04" and format_duration(None) == "--:--"
-    assert Progress(None, stream=io.StringIO()).eta() is None
 
 
 # ------------------------------------------------------------------ bad or hostile input (issue 17)

@@ -61,6 +61,9 @@ def test_folder_end_to_end_with_saved_model(inputs, capsys):
     # Non-binary mask: thresholded at 127 with a warning.
     assert (f"warning: {mask_dir / 'img_1.png'}: mask has values other than 0 and 255; thresholded at 127 "
             "(above = hole)") in err.splitlines()
+    # A progress line (in a log: one line per report), the last one with every pair done.
+    assert [line for line in err.splitlines() if line.startswith("inpaint  ")][-1].startswith(
+        "inpaint  3/3  ")
     # No-hole mask: image written unchanged, with a warning.
     assert "mask has no hole" in err
     np.testing.assert_array_equal(read_image(str(out_dir / "sub" / "img_0.png")), read_image(paths[3]))

@@ -1,0 +1,49 @@
+"""gain_tf.progress: the line's rate, ETA and throttle, and messages written beside it."""
+import io
+
+from gain_tf.progress import Progress, format_duration
+
+
+def test_progress_line_rate_eta_and_throttle():
+    now = [0.0]
+    out = io.StringIO()
+    p = Progress(100, "build", stream=out, clock=lambda: now[0])
+    p.update(0)
+    now[0] = 0.2
+    p.update(10)            # < 0.5 s since the last line: not printed
+    now[0] = 1.0
+    p.update(10, skipped=1)
+    p.close()
+    p.close()
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 3
+    assert lines[1] == "build  20/100  20.0/s  ETA 00:04  skipped=1"
+    assert format_duration(7384) == "123:04" and format_duration(None) == "--:--"
+    assert Progress(None, stream=io.StringIO()).eta() is None
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_write_on_a_terminal_clears_the_line_and_redraws_it():
+    now = [0.0]
+    out = _Terminal()
+    p = Progress(4, "inpaint", stream=out, clock=lambda: now[0])
+    now[0] = 1.0
+    p.update(1)
+    p.write("error: b.png: no such file")
+    now[0] = 2.0
+    p.update(1)
+    p.close()
+    line1, line2 = "inpaint  1/4  1.0/s  ETA 00:03", "inpaint  2/4  1.0/s  ETA 00:02"
+    blank = "\r" + " " * len(line1) + "\r"
+    assert out.getvalue() == ("\r" + line1 + blank + "error: b.png: no such file\n" + "\r" + line1
+                              + "\r" + line2 + "\r" + line2 + "\n")
+    # In a log file (no terminal) each is a line of its own.
+    log = io.StringIO()
+    q = Progress(4, "inpaint", stream=log, clock=lambda: 1.0)
+    q.update(1)
+    q.write("warning: x")
+    assert log.getvalue().splitlines() == ["inpaint  1/4  0.0/s  ETA --:--", "warning: x"]
