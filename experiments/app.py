@@ -100,6 +100,10 @@ def answer(inpainter, editor_value, mode: str, recorder: RunRecorder,
     else:
         paths.pop("fill_order")
         note = " This model has no fill_order signature (export it again to see the fill order)."
+    size = inpainter.training_size
+    if done.mode == "full" and (h, w) != (size, size):
+        note += (f" Full mode ran it at {w}x{h}, not the model's training size {size}x{size}, where "
+                 "it fills worse: auto crops or scales to that size.")
     share = 100.0 * float((hole > 0).mean())
     status = (f"Inpainted {w}x{h} in {seconds:.1f} s ({done.mode} mode), hole {share:.1f} % of the "
               f"photo; known pixels are unchanged.{note}")

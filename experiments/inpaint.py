@@ -184,6 +184,11 @@ def run(image=None, mask=None, output=None, image_dir=None, mask_dir=None, outpu
     except (ValueError, FileNotFoundError) as e:
         _error(str(e))
         return 1
+    if options.get("mode") == "full":
+        _warn("--mode=full runs an image of another size than the model's training size at its own "
+              "size, where the model fills worse (the shipped model on 256x256 photos: 22.5 dB, "
+              "against 26.4 dB in crop mode; docs/inpainting.md#modes); the default, auto, crops or "
+              "scales such images to the training size")
 
     cache = {}
 

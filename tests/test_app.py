@@ -245,8 +245,9 @@ def test_a_request_runs_the_generator_once(tmp_path):
     paths, status = app_mod.answer(inpainter, {"background": photo, "layers": [layer]}, "full",
                                    recorder)
     assert runs == ["fill_order"], runs                 # the result and the views: one run
-    assert "(full mode)" in status and set(paths) == {
-        "fill_order", "gradient", "input", "inpainted", "mask"}
+    assert "(full mode)" in status
+    assert "Full mode ran it at 44x30, not the model's training size 32x32" in status
+    assert set(paths) == {"fill_order", "gradient", "input", "inpainted", "mask"}
     result = read_image(paths["inpainted"])
     known = layer[..., 3] == 0
     np.testing.assert_array_equal(result[known], photo[known])

@@ -79,6 +79,11 @@ def test_single_file_with_checkpoint(inputs, capsys):
     hole = hole_mask(37, 45) > 0
     np.testing.assert_array_equal(got[~hole], src[~hole])
     assert np.any(got[hole] != src[hole])
+    assert "warning" not in capsys.readouterr().err
+    # --mode=full is warned about (models fill worse at other sizes than their training size).
+    assert run_cli(f"--image={paths[0]}", f"--mask={mask_dir / 'img_0.png'}", f"--output={out}",
+                   f"--model_dir={tiny_model_dir()}", "--mode=full") == 0
+    assert "warning: --mode=full runs an image of another size" in capsys.readouterr().err
 
 
 def one_error_line(capsys):
