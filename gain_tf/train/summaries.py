@@ -36,10 +36,11 @@ def write_images(generator, batch, max_outputs: int = 4) -> None:
     image, valid = batch["image"][:max_outputs], batch["valid"][:max_outputs]
     masked = image * valid + (1.0 - valid)  # holes white
     row = tf.concat([masked, out["image"][:max_outputs], out["composite"][:max_outputs], image], 2)
-    tf.summary.image("inpainting/masked|output|composite|truth", (row + 1.0) / 2.0, max_outputs)
+    tf.summary.image("inpainting/masked|output|composite|truth", (row + 1.0) / 2.0,
+                     max_outputs=max_outputs)
     if "gradient" in out:
         grid = guidance_grid(guide.target(batch)[:max_outputs], out["gradient"][:max_outputs])
-        tf.summary.image("guidance/target|output", grid, max_outputs)
+        tf.summary.image("guidance/target|output", grid, max_outputs=max_outputs)
     h, w = image.shape[1], image.shape[2]
     masks = [tf.image.resize(m[:1], (h, w), method="nearest") for _, m in out["masks"]]
-    tf.summary.image("masks/per_block", tf.concat(masks[:16], 2), 1)
+    tf.summary.image("masks/per_block", tf.concat(masks[:16], 2), max_outputs=1)
