@@ -6,7 +6,8 @@
         progress.update(1, skipped=n_skipped)
     progress.close()
 
-prints (to stderr by default, at most every ``min_interval`` seconds, and once more on ``close``)::
+prints (to stderr by default, at most every ``min_interval`` seconds, and on ``close`` the final
+line unless it is already the last one printed)::
 
     train  1200/28000  350.2/s  ETA 01:16  skipped=3
 
@@ -44,6 +45,7 @@ class Progress:
         self._clock = clock
         self._start = clock()
         self._last_print: float | None = None
+        self._last_shown = None   # (count, postfix) of the last line printed
         self._closed = False
         self._inplace = bool(getattr(self._stream, "isatty", lambda: False)())
         self._last_len = 0
@@ -84,7 +86,7 @@ class Progress:
             self._print(now)
 
     def _print(self, now: float, final: bool = False) -> None:
-        self._last_print = now
+        self._last_print, self._last_shown = now, (self.n, tuple(self.postfix.items()))
         text = self.line()
         try:
             if self._inplace:
@@ -111,11 +113,13 @@ class Progress:
             pass
 
     def close(self) -> None:
-        """Prints the final line (always) once; further calls do nothing."""
+        """Prints the final line once (in a log file only if the count or the postfix changed since
+        the last line: no repeated last line); further calls do nothing."""
         if self._closed:
             return
         self._closed = True
-        self._print(self._clock(), final=True)
+        if self._inplace or self._last_shown != (self.n, tuple(self.postfix.items())):
+            self._print(self._clock(), final=True)
 
     def __enter__(self) -> "Progress":
         return self

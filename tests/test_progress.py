@@ -13,11 +13,19 @@ def test_progress_line_rate_eta_and_throttle():
     p.update(10)            # < 0.5 s since the last line: not printed
     now[0] = 1.0
     p.update(10, skipped=1)
-    p.close()
+    p.close()                   # the last line printed already has this count: not repeated
     p.close()
     lines = out.getvalue().splitlines()
-    assert len(lines) == 3
-    assert lines[1] == "build  20/100  20.0/s  ETA 00:04  skipped=1"
+    assert lines == ["build  0/100  0.0/s  ETA --:--", "build  20/100  20.0/s  ETA 00:04  skipped=1"]
+    now[0] = 1.1
+    q = Progress(100, "build", stream=out, clock=lambda: now[0], initial=40)   # resumed at 40
+    now[0] = 2.1
+    q.update(5)
+    now[0] = 2.2
+    q.update(5)                 # throttled; close prints it
+    q.close()
+    assert out.getvalue().splitlines()[2:] == ["build  45/100  5.0/s  ETA 00:11",
+                                               "build  50/100  9.1/s  ETA 00:06"]
     assert format_duration(7384) == "123:04" and format_duration(None) == "--:--"
     assert Progress(None, stream=io.StringIO()).eta() is None
 

@@ -266,7 +266,7 @@ class Trainer:
             lambda ctx: _resume_at(dataset_fn(ctx), start))
         writer = (tf.summary.create_file_writer(self.run_dir.log_dir) if self.is_chief
                   else tf.summary.create_noop_writer())
-        progress = Progress(steps - start, desc="train") if opts.progress else None
+        progress = Progress(steps, desc="train", initial=start) if opts.progress else None
         metrics, vis_batch = {}, None
         it = iter(dist)
         t0 = time.perf_counter()

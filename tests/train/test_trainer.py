@@ -60,7 +60,7 @@ def test_mixed_precision_trainer_restores_the_global_policy(tmp_path):
         tf.keras.mixed_precision.set_global_policy(before)
 
 
-def test_resume_is_exact(tmp_path):
+def test_resume_is_exact(tmp_path, capsys):
     """6 steps straight == 3 steps, a restart from the checkpoint in a fresh process state, 3 more
     (with the cosine learning-rate schedule, whose position must resume too)."""
     tf.config.experimental.enable_op_determinism()
@@ -75,7 +75,12 @@ def test_resume_is_exact(tmp_path):
         np.testing.assert_allclose(float(schedule(k)), 1e-3 * factor, atol=1e-9)
     straight.train(fn, steps=6)
     again = make_trainer(tmp_path / "b", init_seed=123, **kw)  # other init: all comes from ckpt-3
+    again.options = dataclasses.replace(again.options, progress=True)
+    capsys.readouterr()
     again.train(fn, steps=6)
+    lines = [x for x in capsys.readouterr().err.splitlines() if x.startswith("train  ")]
+    assert lines[0].startswith("train  4/6  ") and lines[-1].startswith("train  6/6  "), lines
+    assert len(lines) == len(set(x.split("  ")[1] for x in lines))   # no count printed twice
     assert int(again.step.numpy()) == 6 and int(straight.step.numpy()) == 6
     models = lambda t: [t.generator, t.d_image, t.d_guide]
     for m1, m2 in zip(models(straight), models(again)):
