@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sys
 
-from absl import app, flags, logging
+from absl import app, flags
 
 from experiments import no_extra_args
 
@@ -78,7 +78,8 @@ def main(argv):
 
     from gain_tf.config import config_from_flags
     from gain_tf.data import training_dataset_fn
-    from gain_tf.train import Trainer, TrainingDivergedError, TrainOptions, make_strategy
+    from gain_tf.train import (Trainer, TrainingDivergedError, TrainingInterrupted, TrainOptions,
+                               make_strategy)
     config = config_from_flags()
     if FLAGS.dry_run:
         dry_run(config)
@@ -107,15 +108,20 @@ def main(argv):
     try:
         trainer.train(training_dataset_fn(config, FLAGS.data, FLAGS.seed, FLAGS.deterministic))
     except (TrainingDivergedError, ValueError, FileNotFoundError) as e:
-        logging.error("%s", e)
         print(f"error: {e}", file=sys.stderr)
         return 1
     except tf.errors.DataLossError as e:  # a corrupt TFRecord: one line naming the file
         from gain_tf.records import corrupt_record_error
-        msg = corrupt_record_error(FLAGS.data, "train", e)
-        logging.error("%s", msg)
-        print(f"error: {msg}", file=sys.stderr)
+        print(f"error: {corrupt_record_error(FLAGS.data, 'train', e)}", file=sys.stderr)
         return 1
+    except TrainingInterrupted as e:
+        where = (f"{e.checkpoint} holds step {e.step}" if e.checkpoint else "no checkpoint yet")
+        print(f"interrupted at step {e.step}: {where}; run the same command to resume",
+              file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:   # before the first step: nothing trained, nothing to save
+        print("interrupted before the first training step", file=sys.stderr)
+        return 130
     if trainer.is_chief:
         print(f"done: checkpoints in {trainer.run_dir.checkpoint_dir}, "
               f"TensorBoard logs in {trainer.run_dir.log_dir}; weights {trainer.weights_digest()}")

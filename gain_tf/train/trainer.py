@@ -42,6 +42,19 @@ class TrainingDivergedError(RuntimeError):
     """A loss became NaN or Inf; the message names the step and the loss."""
 
 
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C (SIGINT) during training: ``step`` is the last step done and ``checkpoint`` the
+    checkpoint that holds it (saved on the way out; None when nothing could be saved)."""
+
+    def __init__(self, step: int, checkpoint: Optional[str]):
+        super().__init__(step, checkpoint)
+        self.step, self.checkpoint = step, checkpoint
+
+
+def _saved_at(checkpoint: Optional[str], step: int) -> bool:
+    return checkpoint is not None and checkpoint.rsplit("-", 1)[-1] == str(step)
+
+
 def _resume_at(dataset: tf.data.Dataset, step: int) -> tf.data.Dataset:
     """``dataset`` without the ``step`` batches a run resumed at ``step`` has already seen.
 
@@ -169,8 +182,7 @@ class Trainer:
         Raises ``ValueError`` naming ``model_dir`` and the config fields that differ when the
         checkpoint does not fit this run's models and optimisers.
         """
-        latest = (tf.train.latest_checkpoint(self.run_dir.checkpoint_dir)
-                  if os.path.isdir(self.run_dir.checkpoint_dir) else None)
+        latest = self.restore_point()
         if latest:
             try:
                 self.checkpoint.restore(latest).assert_existing_objects_matched()
@@ -183,15 +195,24 @@ class Trainer:
             logging.info("resumed from %s at step %d", latest, int(self.step.numpy()))
         return int(self.step.numpy())
 
+    def restore_point(self) -> Optional[str]:
+        """The latest checkpoint of the run folder, or None."""
+        return (tf.train.latest_checkpoint(self.run_dir.checkpoint_dir)
+                if os.path.isdir(self.run_dir.checkpoint_dir) else None)
+
     def changed_config_fields(self) -> list:
         """Fields of this run's config that differ from ``model_dir/config.json`` (if any)."""
         return self.run_dir.changed_fields(self.config)
 
     def _check_config(self) -> list:
         """The fields in which this run's config differs from its config.json; a run of other
-        settings is refused, naming them, unless ``allow_config_change``."""
+        settings is refused, naming them, unless ``allow_config_change`` or the run has no
+        checkpoint yet (a start that failed, e.g. on a mistyped ``--data``)."""
         changed = self.changed_config_fields()
-        if changed and not self.options.allow_config_change:
+        if changed and not self.options.allow_config_change and self.restore_point() is None:
+            logging.warning("%s: no checkpoint yet, so its config.json (differing in %s) is "
+                            "replaced", self.options.model_dir, ", ".join(changed))
+        elif changed and not self.options.allow_config_change:
             raise ValueError(
                 f"{self.options.model_dir}: this run's config.json differs in {', '.join(changed)}; "
                 "use another --model_dir, the run's own settings, or --allow_config_change")
@@ -267,9 +288,28 @@ class Trainer:
         writer = (tf.summary.create_file_writer(self.run_dir.log_dir) if self.is_chief
                   else tf.summary.create_noop_writer())
         progress = Progress(steps, desc="train", initial=start) if opts.progress else None
-        metrics, vis_batch = {}, None
         it = iter(dist)
         t0 = time.perf_counter()
+        try:
+            return self._steps(it, start, steps, writer, progress, t0)
+        except KeyboardInterrupt:
+            if progress is not None:
+                progress.close()
+            writer.flush()
+            raise self._interrupted() from None
+
+    def _interrupted(self) -> "TrainingInterrupted":
+        """Saves the steps done since the last checkpoint (one worker only: a cluster's save
+        needs every worker) and says where the run stands."""
+        step = int(self.step.numpy())
+        latest = self.manager.latest_checkpoint if self.manager is not None else None
+        if self.task is None and not _saved_at(latest, step):   # not in a cluster
+            latest = self.manager.save(checkpoint_number=step)
+        return TrainingInterrupted(step, latest)
+
+    def _steps(self, it, start, steps, writer, progress, t0) -> Dict[str, float]:
+        opts = self.options
+        metrics, vis_batch = {}, None
         for step in range(start + 1, steps + 1):
             try:
                 batch = next(it)

@@ -1,6 +1,7 @@
 """SIGKILL at any point of ``experiments/train.py``: the restarted run ends with exactly the weights
 of a run that was never interrupted, and no partial checkpoint file survives the restart."""
 import os
+import signal
 import sys
 
 import numpy as np
@@ -67,6 +68,25 @@ def test_killed_between_and_during_checkpoints_resumes_exactly(tmp_path):
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)
     assert sorted(os.listdir(ckpt)) == sorted(os.listdir(ref_dir / "checkpoints"))
     assert RunDir(str(run_dir)).remove_partial_checkpoints() == []
+
+
+@pytest.mark.slow
+def test_ctrl_c_saves_the_steps_done_and_says_how_to_resume(tmp_path):
+    data = tmp_path / "photos"
+    data.mkdir()
+    write_images(str(data), 6, 40, 40, seed=1)
+    held = tmp_path / "held-step"
+    run = Child(train_cmd(data, tmp_path / "run"), base_env(**{HOLD_ENV: f"step:4:{held}"}),
+                str(tmp_path / "run"))
+    run.wait_for_file(held)
+    os.kill(run.pid, signal.SIGINT)                 # as Ctrl-C: to the trainer alone
+    code, _, err = run.wait()
+    ckpt = tmp_path / "run" / "checkpoints"
+    assert code == 130, err[-3000:]
+    assert err.strip().splitlines()[-1] == (f"interrupted at step 4: {ckpt / 'ckpt-4'} holds step 4; "
+                                            "run the same command to resume")
+    assert "Traceback" not in err
+    assert tf.train.latest_checkpoint(str(ckpt)).endswith("ckpt-4")
 
 
 def test_partial_checkpoint_files_are_removed_and_committed_ones_kept(tmp_path):

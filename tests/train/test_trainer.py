@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from gain_tf.config import get_config
-from gain_tf.train import Trainer, TrainingDivergedError, TrainOptions
+from gain_tf.train import Trainer, TrainingDivergedError, TrainingInterrupted, TrainOptions
 from tests.train.helpers import SIZE, dataset_fn, hole_masks, make_trainer, smooth_images
 
 
@@ -61,8 +61,9 @@ def test_mixed_precision_trainer_restores_the_global_policy(tmp_path):
 
 
 def test_resume_is_exact(tmp_path, capsys):
-    """6 steps straight == 3 steps, a restart from the checkpoint in a fresh process state, 3 more
-    (with the cosine learning-rate schedule, whose position must resume too)."""
+    """6 steps straight == 3 steps, a restart from the checkpoint in a fresh process state, Ctrl-C
+    after step 4 (which saves it), a restart, 2 more (with the cosine learning-rate schedule, whose
+    position must resume too)."""
     tf.config.experimental.enable_op_determinism()
     images, valid = smooth_images(seed=1), hole_masks()
     fn = dataset_fn(images * np.float32(0.9), valid, 4)
@@ -75,11 +76,23 @@ def test_resume_is_exact(tmp_path, capsys):
         np.testing.assert_allclose(float(schedule(k)), 1e-3 * factor, atol=1e-9)
     straight.train(fn, steps=6)
     again = make_trainer(tmp_path / "b", init_seed=123, **kw)  # other init: all comes from ckpt-3
+    step_once = again.train_step
+
+    def ctrl_c_before_step_5(batch):
+        if int(again.step.numpy()) == 4:
+            raise KeyboardInterrupt
+        return step_once(batch)
+
+    again.train_step = ctrl_c_before_step_5
+    with pytest.raises(TrainingInterrupted) as e:   # step 4 saved on the way out
+        again.train(fn, steps=6)
+    assert e.value.step == 4 and e.value.checkpoint == str(tmp_path / "b" / "checkpoints" / "ckpt-4")
+    again = make_trainer(tmp_path / "b", init_seed=7, **kw)
     again.options = dataclasses.replace(again.options, progress=True)
     capsys.readouterr()
     again.train(fn, steps=6)
     lines = [x for x in capsys.readouterr().err.splitlines() if x.startswith("train  ")]
-    assert lines[0].startswith("train  4/6  ") and lines[-1].startswith("train  6/6  "), lines
+    assert lines[0].startswith("train  5/6  ") and lines[-1].startswith("train  6/6  "), lines
     assert len(lines) == len(set(x.split("  ")[1] for x in lines))   # no count printed twice
     assert int(again.step.numpy()) == 6 and int(straight.step.numpy()) == 6
     models = lambda t: [t.generator, t.d_image, t.d_guide]
@@ -105,6 +118,17 @@ def test_resuming_with_another_schedule_names_the_changed_fields(tmp_path):
     with pytest.raises(ValueError, match="does not match.*lr_decay"):
         other.train(dataset_fn(images, valid, 4), steps=6)
     assert open(tmp_path / "config.json").read() == before
+
+
+def test_a_start_that_saved_no_checkpoint_does_not_hold_its_config(tmp_path):
+    """A run folder with a config.json but no checkpoint (its first start failed) takes the next
+    command's settings instead of refusing them."""
+    images, valid = smooth_images(seed=4), hole_masks()
+    first = make_trainer(tmp_path, steps=10)
+    first.build(SIZE, SIZE)
+    first.run_dir.write_config(first.config)       # what a start that failed later leaves
+    make_trainer(tmp_path, steps=3).train(dataset_fn(images, valid, 4))
+    assert first.run_dir.read_config().optim.steps == 3
 
 
 def test_nan_loss_stops_with_clear_message_and_keeps_last_checkpoint(tmp_path):
