@@ -25,6 +25,7 @@ for its ∇I* beside the all-zero gradient. FID only with ``--inception_weights`
 from __future__ import annotations
 
 import sys
+import time
 
 import numpy as np
 from absl import app, flags
@@ -44,7 +45,8 @@ def define_flags(flag_values=flags.FLAGS) -> None:
                          flag_values=fv)
     flags.DEFINE_string("buckets", "all", "Hole-ratio buckets in percent, e.g. 10-20,30-40 (default all five).",
                         flag_values=fv)
-    flags.DEFINE_integer("num_images", 100, "Images per bucket.", flag_values=fv)
+    flags.DEFINE_integer("num_images", 100, "Images per bucket (the same images in every bucket, "
+                         "each with its own mask; at most the images --data has).", flag_values=fv)
     flags.DEFINE_string("mask_dir", None, "Folder of mask images (white = hole) instead of seeded masks.",
                         flag_values=fv)
     flags.DEFINE_integer("seed", 0, "Seed of the bucket masks.", flag_values=fv)
@@ -90,9 +92,14 @@ def run(model_dir=None, saved_model=None, checkpoint=None, data=None, image_size
         def inpaint_fn(images, holes):     # one photo at a time, the CLI's path (no ∇I* row)
             return np.stack([inpaint_image(model, im, ho, mode=mode).image for im, ho in zip(images, holes)])
     try:
+        about = {"model": model.source, "data": data,
+                 "image size": f"{size}×{size}" + (f", --mode={mode}" if mode else ""),
+                 "masks": mask_dir or f"seeded free-form strokes per bucket, seed {seed}",
+                 "written": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
         rows = evaluate(inpaint_fn, data, output_dir, size, bucket_list, num_images, seed,
                         mask_dir=mask_dir, inception_weights=inception_weights, num_grid=num_grid,
-                        method_name=method_name, baselines=baselines, batch_size=batch_size)
+                        method_name=method_name, baselines=baselines, batch_size=batch_size,
+                        about=about)
     except (FileNotFoundError, ValueError) as e:
         return error(str(e))
     except Exception as e:  # noqa: BLE001 - a corrupt TFRecord: one line naming the file

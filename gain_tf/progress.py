@@ -45,7 +45,7 @@ class Progress:
         self._clock = clock
         self._start = clock()
         self._last_print: float | None = None
-        self._last_shown = None   # (count, postfix) of the last line printed
+        self._last_shown = None   # (count, total, postfix) of the last line printed
         self._closed = False
         self._inplace = bool(getattr(self._stream, "isatty", lambda: False)())
         self._last_len = 0
@@ -85,8 +85,11 @@ class Progress:
         if self._last_print is None or now - self._last_print >= self._min_interval:
             self._print(now)
 
+    def _shown(self) -> tuple:
+        return self.n, self.total, tuple(self.postfix.items())
+
     def _print(self, now: float, final: bool = False) -> None:
-        self._last_print, self._last_shown = now, (self.n, tuple(self.postfix.items()))
+        self._last_print, self._last_shown = now, self._shown()
         text = self.line()
         try:
             if self._inplace:
@@ -113,12 +116,12 @@ class Progress:
             pass
 
     def close(self) -> None:
-        """Prints the final line once (in a log file only if the count or the postfix changed since
-        the last line: no repeated last line); further calls do nothing."""
+        """Prints the final line once (in a log file only if it differs from the last line printed
+        in count, total or postfix: no repeated last line); further calls do nothing."""
         if self._closed:
             return
         self._closed = True
-        if self._inplace or self._last_shown != (self.n, tuple(self.postfix.items())):
+        if self._inplace or self._last_shown != self._shown():
             self._print(self._clock(), final=True)
 
     def __enter__(self) -> "Progress":

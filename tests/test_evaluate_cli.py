@@ -17,11 +17,18 @@ def run_cli(*args):
 def test_cli_end_to_end_on_saved_model(data_dir, tmp_path, capsys):
     out = tmp_path / "cli"
     code = run_cli(f"--saved_model={tiny_export_dir()}", f"--data={data_dir}", "--buckets=20-30",
-                   "--num_images=2", f"--output_dir={out}", "--num_grid=2",
+                   "--num_images=6", f"--output_dir={out}", "--num_grid=2",
                    f"--inception_weights={tmp_path / 'missing.h5'}")
     captured = capsys.readouterr()
     assert code == 0, captured.err
+    # The folder has 4 images: said once, and the progress line's total follows.
+    assert (f"warning: {data_dir}: 4 images, fewer than num_images=6: each bucket scores these 4"
+            in captured.err.splitlines())
+    assert "evaluate  4/4  " in captured.err
     rows = read_csv(str(out / "results.csv"))
+    assert {r["images"] for r in rows} == {"4"}
+    md = (out / "results.md").read_text().splitlines()
+    assert f"- model: {tiny_export_dir()}" in md and f"- data: {data_dir}" in md
     assert [r["method"] for r in rows] == ["GAIN", "Telea", "Navier-Stokes", "GAIN ∇I*", "zero gradient ∇"]
     assert all(r["fid"] == "n/a" for r in rows)
     assert all(math.isfinite(float(r["psnr_db"])) for r in rows[:3])

@@ -190,7 +190,7 @@ def evaluate(inpaint_fn: Optional[Callable], source, output_dir: str, image_size
              mask_dir: Optional[str] = None, inception_weights: Optional[str] = None,
              num_grid: int = 4, method_name: str = "GAIN", baselines: bool = True,
              batch_size: int = 8, inception=None, write: bool = True,
-             progress_stream=None) -> List[dict]:
+             progress_stream=None, about: Optional[dict] = None) -> List[dict]:
     """Scores ``inpaint_fn`` (and / or the classical baselines) per bucket; returns the table rows.
 
     Args:
@@ -209,7 +209,9 @@ def evaluate(inpaint_fn: Optional[Callable], source, output_dir: str, image_size
       method_name: the model's label in tables and grid names.
       baselines: also run Telea and Navier–Stokes.
       write: write the tables (the grids are written whenever ``num_grid`` > 0).
-    Rows: see :meth:`BucketMetrics.rows`.
+      about: what is scored (model, data, ...), listed above the Markdown table.
+    Rows: see :meth:`BucketMetrics.rows`. A source with fewer than ``num_images`` images scores
+    all of them in every bucket, with a warning.
     """
     if inpaint_fn is None and not baselines:
         raise ValueError("nothing to evaluate: no inpaint_fn and baselines=False")
@@ -264,6 +266,10 @@ def evaluate(inpaint_fn: Optional[Callable], source, output_dir: str, image_size
                 progress.update(gt.shape[0], bucket=label)
             if seen == 0:
                 raise ValueError(f"{source}: no evaluation images found")
+            if seen < num_images and progress.total == len(buckets) * int(num_images):
+                progress.write(f"warning: {source}: {seen} images, fewer than num_images="
+                               f"{num_images}: each bucket scores these {seen}")
+                progress.total = len(buckets) * seen
             if grid_rows:
                 labels = ["masked input"] + [m for m in (method_name if inpaint_fn is not None else None,
                                                            TELEA if baselines else None) if m] + ["ground truth"]
@@ -272,5 +278,5 @@ def evaluate(inpaint_fn: Optional[Callable], source, output_dir: str, image_size
         progress.close()
     rows = scores.rows()
     if write:
-        write_tables(rows, output_dir)
+        write_tables(rows, output_dir, about)
     return rows

@@ -33,8 +33,11 @@ def _table_cells(row: Mapping, digits=(2, 4, 2, 2, 3, 3)) -> list:
             + [str(row.get("n", ""))])
 
 
-def write_tables(rows: Iterable[Mapping], out_dir: str) -> tuple:
+def write_tables(rows: Iterable[Mapping], out_dir: str, about: Optional[Mapping] = None) -> tuple:
     """Writes ``results.md`` (Markdown table) and ``results.csv`` into ``out_dir``, each atomically.
+
+    ``about`` (e.g. ``{"model": path, "data": glob}``) is listed under the Markdown title, so the
+    table says what it scores.
 
     Columns: method, bucket, relative L1 (%) = 100 · Σ|out − gt| / Σ|gt|, SSIM, PSNR (dB), FID ("n/a"
     when not computed), in the hole the gradient energy ratio Σ‖∇out‖ / Σ‖∇gt‖ and the gradient
@@ -44,7 +47,10 @@ def write_tables(rows: Iterable[Mapping], out_dir: str) -> tuple:
     """
     rows = list(rows)
     cells = [_table_cells(r) for r in rows]
-    md = ["# Inpainting results", "",
+    md = ["# Inpainting results", ""]
+    if about:
+        md += [f"- {k}: {v}" for k, v in about.items()] + [""]
+    md += [
           "Relative L1 = Σ|out − gt| / Σ|gt| on [0, 255]; PSNR and SSIM on RGB [0, 255] (SSIM: 11×11 "
           "Gaussian window, σ 1.5); FID from Inception-v3 pool3 activations at 299×299 "
           "(meaningful only with ≥ 2048 images). In the hole: ∇ energy = Σ‖∇out‖ / Σ‖∇gt‖ and ∇ L1 "
