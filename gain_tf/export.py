@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
+from gain_tf.images import give_usual_mode
 from gain_tf.inference import build_generator
 from gain_tf.run_dir import CONFIG_FILE
 from gain_tf.serving import FILL_ORDER_KEY, SIGNATURE_KEY, make_serving_fn, make_views_fn
@@ -94,6 +95,7 @@ def export_saved_model(generator, export_dir: str) -> str:
         if os.path.exists(export_dir):
             old = f"{export_dir}{_OLD}{uuid.uuid4().hex[:8]}"
             os.replace(export_dir, old)
+        give_usual_mode(tmp)
         os.replace(tmp, export_dir)  # between the two renames, the previous export is at `old`
     except BaseException:
         if old is not None and not os.path.exists(export_dir):

@@ -132,6 +132,14 @@ def encode_png(image: np.ndarray) -> bytes:
     return buf.tobytes()
 
 
+def give_usual_mode(path: str) -> None:
+    """Gives a file or folder made by :mod:`tempfile` (0600 / 0700) the mode a plain ``open`` or
+    ``mkdir`` would have (0666 / 0777 less the umask), before it is renamed into place."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, (0o777 if os.path.isdir(path) else 0o666) & ~umask)
+
+
 def atomic_write_bytes(path: str, data: bytes, check=None) -> None:
     """Writes ``data`` to ``path`` through a temporary file and a rename: never a half-written file.
 
@@ -143,9 +151,7 @@ def atomic_write_bytes(path: str, data: bytes, check=None) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the usual mode
+        give_usual_mode(tmp)  # mkstemp creates 0600
         if check is not None:
             check(tmp)
         os.replace(tmp, path)
