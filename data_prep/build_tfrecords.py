@@ -28,7 +28,8 @@ Processing. Each image is decoded (truncated / unreadable files are skipped, and
 files whose header announces more than ``--max_pixels`` pixels, before decoding), its shorter side
 resized to ``--resolution`` (``cv2.INTER_AREA`` when shrinking, ``INTER_CUBIC`` when enlarging) and
 centre-cropped to ``resolution x resolution``; with ``--keep_larger`` the resized image is kept
-uncropped, for random crops at train time. The training split's file order is shuffled (seeded by
+uncropped, for random crops at train time. Images smaller than ``--resolution`` are enlarged, and
+counted (``enlarged`` in the manifest, with a warning). The training split's file order is shuffled (seeded by
 ``--seed``) before sharding, so shards mix classes; val keeps its sorted order.
 
 Records (``tf.train.Example``): ``image/encoded`` (bytes), ``image/format`` (``jpeg`` / ``png``),
@@ -39,8 +40,8 @@ Records (``tf.train.Example``): ``image/encoded`` (bytes), ``image/format`` (``j
 Output: ``{split}-{i:05d}-of-{n:05d}.tfrecord`` shards (``--num_shards``, 0 = about 1024 images a
 shard), built in parallel (``--workers`` processes, one shard at a time each);
 ``{split}-skipped.txt`` listing every skipped file (``path<TAB>reason``); ``manifest.json``
-(written atomically): source dataset, resolution, format, and per split the image count, skipped
-count and shard list.
+(written atomically): source dataset, resolution, format, and per split the image count, enlarged
+and skipped counts and shard list.
 
 Resumable: a shard is written under a temporary name and renamed when complete, its bookkeeping
 (count, skipped files, a fingerprint of its inputs and settings) is kept in ``.state/``; a re-run
@@ -219,7 +220,8 @@ def list_folder(input_dir: str, split: str, split_file: str | None = None) -> di
 
 def process_image(path: str, resolution: int, keep_larger: bool = False, fmt: str = "jpeg",
                   jpeg_quality: int = 95, max_pixels: int | None = DEFAULT_MAX_PIXELS):
-    """Reads, resizes, crops and encodes one image -> ``(bytes, height, width)``.
+    """Reads, resizes, crops and encodes one image -> ``(bytes, height, width, enlarged)``;
+    ``enlarged``: its shorter side was under ``resolution``.
 
     Raises :class:`gain_tf.images.ImageReadError` (naming the file) when it cannot be read, or when
     its PNG / JPEG header announces more than ``max_pixels`` pixels (refused before decoding).
@@ -233,11 +235,13 @@ def process_image(path: str, resolution: int, keep_larger: bool = False, fmt: st
         raise ImageReadError(f"{path}: no such file") from None
     except OSError as e:
         raise ImageReadError(f"{path}: {e.strerror or e}") from None
-    img = resize_shorter_side(decode_image_bytes(data, path, max_pixels=max_pixels), resolution)
+    img = decode_image_bytes(data, path, max_pixels=max_pixels)
+    enlarged = min(img.shape[:2]) < resolution
+    img = resize_shorter_side(img, resolution)
     if not keep_larger:
         img = center_crop(img, resolution)
     enc = encode_jpeg(img, jpeg_quality) if fmt == "jpeg" else encode_png(img)
-    return enc, img.shape[0], img.shape[1]
+    return enc, img.shape[0], img.shape[1], enlarged
 
 
 def make_example(encoded: bytes, height: int, width: int, filename: str, label: int = -1,
@@ -273,13 +277,14 @@ def _write_shard(task: dict, on_image=None) -> dict:
     for p in (final, state_path):
         if os.path.exists(p):
             os.remove(p)
-    count, skipped = 0, []
+    count, enlarged, skipped = 0, 0, []
     with tf.io.TFRecordWriter(tmp) as writer:
         for k, (path, name, label) in enumerate(task["items"]):
             faults.hold(f"record-{task['name']}", k)  # no-op unless a test holds the build here
             try:
-                enc, h, w = process_image(path, task["resolution"], task["keep_larger"], task["format"],
-                                          task["jpeg_quality"], task.get("max_pixels", DEFAULT_MAX_PIXELS))
+                enc, h, w, up = process_image(path, task["resolution"], task["keep_larger"],
+                                              task["format"], task["jpeg_quality"],
+                                              task.get("max_pixels", DEFAULT_MAX_PIXELS))
             except ImageReadError as e:
                 skipped.append([path, _reason(e, path)])
             except Exception as e:  # noqa: BLE001 - a bad image never stops the build
@@ -287,10 +292,11 @@ def _write_shard(task: dict, on_image=None) -> dict:
             else:
                 writer.write(make_example(enc, h, w, name, label, task["format"]))
                 count += 1
+                enlarged += up
             if on_image is not None:
                 on_image(len(skipped))
-    state = {"fingerprint": task["fingerprint"], "count": count, "skipped": skipped,
-             "bytes": os.path.getsize(tmp)}
+    state = {"fingerprint": task["fingerprint"], "count": count, "enlarged": enlarged,
+             "skipped": skipped, "bytes": os.path.getsize(tmp)}
     atomic_write_bytes(state_path, json.dumps(state).encode())
     os.replace(tmp, final)
     return state
@@ -380,7 +386,11 @@ def build(dataset: str, input_dir: str, output_dir: str, resolution: int = 256, 
     announces more than ``max_pixels`` pixels (refused before decoding; 0 = no limit), are skipped
     and reported in ``{split}-skipped.txt``, never raised.
     """
+    from gain_tf.images import atomic_write_bytes
     from gain_tf.progress import Progress
+
+    # "--input_dir=~/photos": the shell expands ~ only at the start of a word
+    input_dir, output_dir = os.path.expanduser(input_dir), os.path.expanduser(output_dir)
 
     _check_options(dataset, input_dir, output_dir, resolution, split, num_shards, workers, fmt,
                    jpeg_quality, split_file, max_images)
@@ -465,22 +475,15 @@ def build(dataset: str, input_dir: str, output_dir: str, resolution: int = 256, 
 
         skipped = [row for t in tasks for row in states[t["path"]]["skipped"]]
         report = f"{split_name}-skipped.txt"
-        _write_public(os.path.join(output_dir, report), "".join(f"{p}\t{r}\n" for p, r in skipped))
+        atomic_write_bytes(os.path.join(output_dir, report),
+                           "".join(f"{p}\t{r}\n" for p, r in skipped).encode("utf-8"))
         manifest["splits"][split_name] = {
-            "count": sum(states[t["path"]]["count"] for t in tasks), "skipped": len(skipped),
+            "count": sum(states[t["path"]]["count"] for t in tasks),
+            "enlarged": sum(states[t["path"]].get("enlarged", 0) for t in tasks), "skipped": len(skipped),
             "listed": len(items), "num_shards": n, "shards": [t["name"] for t in tasks],
             "skipped_report": report}
-        _write_public(manifest_path, json.dumps(manifest, indent=2) + "\n")
+        atomic_write_bytes(manifest_path, (json.dumps(manifest, indent=2) + "\n").encode("utf-8"))
     return manifest
-
-
-def _write_public(path: str, text: str) -> None:
-    """Atomic write, then the permissions of an ordinary new file (mkstemp makes it 0600)."""
-    from gain_tf.images import atomic_write_bytes
-    atomic_write_bytes(path, text.encode("utf-8"))
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(path, 0o666 & ~mask)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -533,6 +536,10 @@ def main(argv, fv: flags.FlagValues = flags.FLAGS) -> int:
     for name, s in manifest["splits"].items():
         print(f"{name}: {s['count']} images in {s['num_shards']} shards, {s['skipped']} skipped "
               f"(see {os.path.join(fv.output_dir, s['skipped_report'])})")
+        if s.get("enlarged"):
+            print(f"warning: {name}: {s['enlarged']} of {s['count']} images have a shorter side under "
+                  f"--resolution={manifest['resolution']} and were enlarged (cubic interpolation); "
+                  "a smaller --resolution keeps them sharp", file=sys.stderr)
     print(f"manifest: {os.path.join(fv.output_dir, MANIFEST)} ({time.time() - t0:.1f} s)")
     return 0
 

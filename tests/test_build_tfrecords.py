@@ -144,7 +144,8 @@ def test_places2_labels_splits_and_corrupt(places_dir, tmp_path):
 def test_folder_recursive_png_default_all(tmp_path):
     rng = np.random.default_rng(2)
     src = tmp_path / "src"
-    imgs = {"a.png": _img(rng), "sub/b.jpg": _img(rng, 48, 40), "sub/deeper/c.bmp": _img(rng, 32, 32)}
+    imgs = {"a.png": _img(rng), "sub/b.jpg": _img(rng, 48, 40), "sub/deeper/c.bmp": _img(rng, 32, 32),
+            "small.png": _img(rng, 20, 24)}
     for name, img in imgs.items():
         _write(str(src / name), img)
     (src / "notes.txt").write_text("ignored: not an image extension")
@@ -152,7 +153,8 @@ def test_folder_recursive_png_default_all(tmp_path):
     out = tmp_path / "out"
     m = B.build("folder", str(src), str(out), resolution=RES, workers=1, progress=False)
     assert list(m["splits"]) == ["all"] and m["format"] == "png"
-    assert m["splits"]["all"]["count"] == 3 and m["splits"]["all"]["skipped"] == 1
+    assert m["splits"]["all"]["count"] == 4 and m["splits"]["all"]["skipped"] == 1
+    assert m["splits"]["all"]["enlarged"] == 1                     # small.png
     recs = {r["filename"]: r for r in read_records(shards(out, "all"))}
     assert set(recs) == set(imgs)
     # PNG is lossless: the 32x32 source comes back bit-exact
@@ -229,7 +231,7 @@ def test_bad_options_name_the_flag(celeb_dir, tmp_path, kwargs, flag):
         B.build(**args)
 
 
-def test_command_line_flags(celeb_dir, tmp_path, capsys):
+def test_command_line_flags(celeb_dir, tmp_path, capsys, monkeypatch):
     fv = flags.FlagValues()
     B.define_flags(fv)
     with pytest.raises(flags.IllegalFlagValueError, match="dataset"):
@@ -246,6 +248,19 @@ def test_command_line_flags(celeb_dir, tmp_path, capsys):
         f"--resolution={RES}", "--split=val", "--workers=1"])
     assert B.main(["build_tfrecords"], fv) == 0
     assert json.loads((tmp_path / "o" / "manifest.json").read_text())["splits"]["val"]["count"] == len(CELEB_VAL)
+    assert "enlarged" not in capsys.readouterr().err
+    # Over the images' size: enlarged, counted and said; "~" expanded as the shell does not after "=".
+    monkeypatch.setenv("HOME", str(tmp_path))
+    fv = flags.FlagValues()
+    B.define_flags(fv)
+    fv(["build_tfrecords", "--dataset=celebahq", f"--input_dir={celeb_dir}", "--output_dir=~/big",
+        "--resolution=64", "--split=val", "--workers=1"])
+    assert B.main(["build_tfrecords"], fv) == 0
+    n = len(CELEB_VAL)
+    assert json.loads((tmp_path / "big" / "manifest.json").read_text())["splits"]["val"]["enlarged"] == n
+    assert (f"warning: val: {n} of {n} images have a shorter side under --resolution=64 and were "
+            "enlarged (cubic interpolation); a smaller --resolution keeps them sharp"
+            in capsys.readouterr().err.splitlines())
 
 
 # ------------------------------------------------------------------ bad or hostile input (issue 17)
