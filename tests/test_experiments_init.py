@@ -48,9 +48,10 @@ def test_early_info_lines_follow_the_log_level(capfd, monkeypatch, level):
     assert capfd.readouterr().err.encode() == (error if level == "2" else banner + info + error)
 
 
-def test_a_command_run_directly_prints_no_tensorflow_info_lines():
+@pytest.mark.parametrize("module", ["experiments.train", "data_prep.build_tfrecords"])
+def test_a_command_run_directly_prints_no_tensorflow_info_lines(module):
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
-    done = subprocess.run([sys.executable, "-c", "import experiments.train, tensorflow as tf; "
+    done = subprocess.run([sys.executable, "-c", f"import {module}, tensorflow as tf; "
                            "print(tf.constant(2) + 1)"],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr
