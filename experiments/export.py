@@ -34,12 +34,13 @@ check is one error line and leaves nothing behind (README, "Deploy", for the lim
 """
 from __future__ import annotations
 
+import re
 import sys
 
 from absl import app, flags
 
 import experiments
-from experiments import define_model_flags, no_extra_args
+from experiments import define_model_flags, no_extra_args, stderr_without
 
 FORMATS = ("saved_model", "tflite", "onnx")
 
@@ -85,6 +86,15 @@ def _usage(model_dir, saved_model, fmt, export_dir, output, checkpoint, float16)
     return None
 
 
+# What the TFLite converter prints on success: its summary of the ops left to TFLite's constant
+# folding (arith.constant, not a failure: the export is checked against TensorFlow anyway), with
+# one "(f32: N)" line per location, and TensorFlow's notes on the temporary SavedModel it saves.
+_CONVERTER_NOISE = re.compile(
+    rb"^(Summary on the non-converted ops:|-{10,}$| \* (Accepted dialects|Non-Converted Ops|\d+ ARITH "
+    rb"ops)|- arith\.constant:|\s*\((\w+: \d+(, )?)+\)\s*$|\s*$)"
+    rb"|\] (Assets written to|Writing fingerprint to)\b")
+
+
 def run(model_dir=None, export_dir=None, checkpoint=None, saved_model=None, format="saved_model",
         output=None, image_size=None, tflite_float16=False, onnx_opset=17) -> int:
     """The tool: returns the exit code (0, or 1 after printing one error line to stderr)."""
@@ -103,8 +113,9 @@ def run(model_dir=None, export_dir=None, checkpoint=None, saved_model=None, form
         from gain_tf.deploy import export_model
         source = (load_saved_model(saved_model) if saved_model
                   else Inpainter.from_generator(load_generator(model_dir, checkpoint)))
-        result = export_model(source, output, fmt, image_size=image_size,
-                              float16=tflite_float16, opset=onnx_opset)
+        with stderr_without(_CONVERTER_NOISE):
+            result = export_model(source, output, fmt, image_size=image_size,
+                                  float16=tflite_float16, opset=onnx_opset)
     except (FileNotFoundError, ValueError, RuntimeError, ImportError) as e:  # ExportCheckError too
         return _error(str(e))
     f = result["figures"]

@@ -14,6 +14,7 @@ import tensorflow as tf
 from absl import flags
 
 from experiments import export as export_cli
+from experiments import stderr_without
 from experiments import inpaint as inpaint_cli
 from gain_tf import deploy
 from gain_tf.deploy import check as deploy_check
@@ -233,6 +234,25 @@ def test_export_usage_errors(exports, capsys):
     for args, line in cases:
         assert run_export(*args) == 1
         assert one_error_line(capsys) == line
+
+
+def test_the_converters_success_summary_is_dropped_and_errors_kept(capfd):
+    """What the TFLite converter writes on a good conversion (from a real run, shortened) goes;
+    anything else it or TensorFlow writes stays."""
+    summary = (b"I1205 22:19:35.876520 139667202636672 builder_impl.py:801] Assets written to: "
+               b"/tmp/tmpkpgtmrtp/assets\n"
+               b"I1205 22:19:35.921027 139667202636672 fingerprinting_utils.py:49] Writing "
+               b"fingerprint to /tmp/tmpkpgtmrtp/fingerprint.pb\n"
+               b"Summary on the non-converted ops:\n---------------------------------\n"
+               b" * Accepted dialects: tfl, builtin, func\n"
+               b" * Non-Converted Ops: 259, Total Ops 1696, % non-converted = 15.27 %\n"
+               b" * 259 ARITH ops\n\n- arith.constant:  259 occurrences  (i64: 1, f32: 182, i32: 76)\n"
+               b"\n\n\n  (f32: 4)\n  (f64: 8, i8: 2, f32: 51, i32: 4)\n  (i1: 13)\n")
+    kept = (b"E1205 22:19:36.000000 converter.cc:1] 'tf.Foo' op is neither a custom op nor a flex op\n"
+            b"error: could not convert\n")
+    with stderr_without(export_cli._CONVERTER_NOISE):
+        os.write(2, summary + kept)
+    assert capfd.readouterr().err.encode() == kept
 
 
 # ----------------------------------------------------------------------------- inpainting CLI
