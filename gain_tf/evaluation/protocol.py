@@ -6,7 +6,8 @@
 # :class:`BucketMetrics` (relative L1, SSIM, PSNR on the uint8 composite, FID when Inception weights
 # are given), next to Telea and Navier–Stokes on the same images and masks. It writes
 # ``results.md`` / ``results.csv`` (:func:`gain_tf.evaluation.report.write_tables`) and one picture
-# grid per bucket (masked input | model | Telea | ground truth). See docs/evaluation.md, 'Evaluate'
+# grid per bucket (masked input | model | Telea | Navier–Stokes | ground truth, then the truth's and
+# the predicted gradient magnitude when the model predicts one). See docs/evaluation.md, 'Evaluate'
 # and 'Deviations and choices' (Evaluation).
 #
 # For ablations: ``method_name`` labels the model's rows; ``baselines=False`` skips the classical
@@ -30,7 +31,8 @@ from gain_tf.evaluation.scores import (_as_batch, _ratio, gradient_hole_sums, im
                                        relative_l1_sums, ssim)
 from gain_tf.images import to_uint8, write_png
 from gain_tf.masks import BUCKETS, bucket_name, hole_mask_from_valid
-from gain_tf.pictures import make_grid, masked_input_picture
+from gain_tf.pictures import (guidance_gray, magnitude, magnitude_scale, make_grid,
+                              masked_input_picture, to_gray_uint8)
 from gain_tf.progress import Progress
 
 TELEA = "Telea"
@@ -185,6 +187,14 @@ def grid_path(output_dir: str, method_name: str, bucket) -> str:
     return os.path.join(output_dir, f"grid_{_slug(method_name)}_{int(round(lo * 100))}-{int(round(hi * 100))}.png")
 
 
+def gradient_pictures(truth_uint8, predicted) -> list:
+    """``[|∇I| of the truth, |∇I*| predicted]`` as gray uint8 pictures on one scale (the truth's
+    :func:`gain_tf.pictures.magnitude_scale`); ``predicted`` ``[H, W, 2]`` in grey levels."""
+    true = image_gradient_np(truth_uint8)[0]
+    scale = magnitude_scale(magnitude(true))
+    return [to_gray_uint8(guidance_gray(g, scale)) for g in (true, predicted)]
+
+
 def evaluate(inpaint_fn: Optional[Callable], source, output_dir: str, image_size: int,
              buckets: Sequence = BUCKETS, num_images: int = 100, seed: int = 0,
              mask_dir: Optional[str] = None, inception_weights: Optional[str] = None,
@@ -255,12 +265,13 @@ def evaluate(inpaint_fn: Optional[Callable], source, output_dir: str, image_size
                     outputs[TELEA] = inpaint_telea(gt, valid)
                     outputs[NAVIER_STOKES] = inpaint_navier_stokes(gt, valid)
                 scores.add(label, gt, outputs, valid, gradients)
-                for i in range(gt.shape[0]):
-                    if len(grid_rows) >= num_grid:
-                        break
+                predicted = gradients.get(f"{method_name} ∇I*")
+                for i in range(min(gt.shape[0], num_grid - len(grid_rows))):
                     row = [masked_input_picture(gt[i], valid[i])]
-                    row += [outputs[m][i] for m in (method_name, TELEA) if m in outputs]
+                    row += [outputs[m][i] for m in (method_name, TELEA, NAVIER_STOKES) if m in outputs]
                     row.append(gt[i])
+                    if predicted is not None:
+                        row += gradient_pictures(gt[i], predicted[i])
                     grid_rows.append(row)
                 seen += gt.shape[0]
                 progress.update(gt.shape[0], bucket=label)
@@ -271,8 +282,10 @@ def evaluate(inpaint_fn: Optional[Callable], source, output_dir: str, image_size
                                f"{num_images}: each bucket scores these {seen}")
                 progress.total = len(buckets) * seen
             if grid_rows:
-                labels = ["masked input"] + [m for m in (method_name if inpaint_fn is not None else None,
-                                                           TELEA if baselines else None) if m] + ["ground truth"]
+                labels = (["masked input"] + ([method_name] if inpaint_fn is not None else [])
+                          + ([TELEA, NAVIER_STOKES] if baselines else []) + ["ground truth"])
+                if len(grid_rows[0]) > len(labels):
+                    labels += ["|grad| truth", f"|grad| {method_name}"]
                 write_png(grid_path(output_dir, grid_name, bucket), make_grid(grid_rows, labels))
     finally:
         progress.close()

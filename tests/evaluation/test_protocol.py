@@ -66,9 +66,28 @@ def test_evaluate_library(data_dir, tmp_path):
         assert name in md
     assert len(read_csv(os.path.join(out, "results.csv"))) == len(rows)
     grid = read_image(protocol.grid_path(out, "GAIN", BUCKETS[0]))
-    # 2 rows of 32 px + header, 4 columns (masked input | GAIN | Telea | ground truth).
-    assert grid.shape[1] == 4 * 32 + 3 * 2 and grid.shape[0] > 2 * 32
+    # 2 rows of 32 px + header, 5 columns (masked input | GAIN | Telea | Navier-Stokes | truth).
+    assert grid.shape[1] == 5 * 32 + 4 * 2 and grid.shape[0] > 2 * 32
     assert os.path.exists(protocol.grid_path(out, "GAIN", BUCKETS[1]))
+
+
+def test_grids_of_a_model_with_a_gradient_show_both_magnitudes(data_dir, tmp_path):
+    out = str(tmp_path / "eval")
+    protocol.evaluate(tiny_inpainter().inpaint_scored, data_dir, out, 32, BUCKETS[:1],
+                      num_images=2, num_grid=2, write=False)
+    grid = read_image(protocol.grid_path(out, "GAIN", BUCKETS[0]))
+    assert grid.shape[1] == 7 * 32 + 6 * 2      # ... | ground truth | |grad| truth | |grad| GAIN
+
+
+def test_gradient_pictures_of_a_ramp():
+    """A ramp of 3 grey levels per pixel to the right: Sobel/8 gives |∇| = 3 inside, the 99th
+    percentile of which is the scale, so the truth's picture is white inside; a predicted gradient
+    of half the truth's is mid-grey."""
+    ramp = np.repeat(np.repeat((np.arange(32) * 3)[None, :, None], 32, 0), 3, 2).astype(np.uint8)
+    half = np.zeros((32, 32, 2))
+    half[..., 0] = 1.5
+    truth, predicted = protocol.gradient_pictures(ramp, half)
+    assert (truth[2:-2, 2:-2] == 255).all() and (predicted == 128).all()
 
 
 def test_ablation_options(data_dir, tmp_path):
