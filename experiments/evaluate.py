@@ -73,9 +73,11 @@ def run(model_dir=None, saved_model=None, checkpoint=None, data=None, image_size
     if not data or not output_dir:
         return error("--data and --output_dir are required")
     from gain_tf.evaluation.protocol import evaluate, parse_buckets
+    from gain_tf.image_sources import resolve_source
     from gain_tf.inference import load_inpainter, load_model, model_format
     try:
         bucket_list = parse_buckets(buckets)
+        resolve_source(data)      # a mistyped --data is said before the model loads
         path = model_or_shipped(model, saved_model, model_dir)
         model = (load_model(path) if path else
                  load_inpainter(model_dir=model_dir, saved_model=saved_model, checkpoint=checkpoint))

@@ -99,9 +99,11 @@ def main(argv):
                            checkpoint_every=FLAGS.checkpoint_every,
                            allow_config_change=FLAGS.allow_config_change,
                            init_from=FLAGS.init_from)
+    from gain_tf.image_sources import resolve_source
     try:
+        resolve_source(FLAGS.data)   # a mistyped --data is said before any model is built
         strategy = make_strategy(FLAGS.strategy, FLAGS.collective_timeout)
-    except ValueError as e:  # e.g. a TF_CONFIG that is not JSON: one line, no traceback
+    except (ValueError, FileNotFoundError) as e:  # e.g. a TF_CONFIG that is not JSON: one line
         print(f"error: {e}", file=sys.stderr)
         return 1
     trainer = Trainer(config, options, strategy)

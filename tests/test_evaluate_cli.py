@@ -44,6 +44,10 @@ def test_cli_errors(data_dir, tmp_path, capsys):
                    f"--output_dir={tmp_path}") == 1
     err = capsys.readouterr().err.strip()
     assert err == "error: give at most one of --model, --saved_model or --model_dir"
+    # A mistyped --data is said first, before any model is looked for.
+    assert run_cli(f"--model_dir={tmp_path / 'none'}", f"--data={tmp_path / 'nope'}",
+                   f"--output_dir={tmp_path}") == 1
+    assert capsys.readouterr().err.strip() == f"error: {tmp_path / 'nope'}: no such file or directory"
 
 
 def test_cli_takes_an_exported_model_by_default_the_shipped_one(data_dir, tmp_path, capsys):

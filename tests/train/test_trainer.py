@@ -180,19 +180,25 @@ def test_multiworker_with_a_tf_config_that_is_not_json(monkeypatch, value, messa
     assert str(e.value) == message
 
 
-def test_train_cli_with_a_tf_config_that_is_not_json_prints_one_line(tmp_path):
+@pytest.mark.parametrize("case", ["tf_config", "data"])
+def test_train_cli_bad_tf_config_or_data_prints_one_line_and_writes_nothing(tmp_path, case):
     import subprocess
     import sys
+
+    from tests.fixtures_model import write_images
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    write_images(str(tmp_path / "photos"), 1, 40, 40)
+    data = tmp_path / ("photos" if case == "tf_config" else "fotos")
     env = dict(os.environ, TF_CONFIG="{not json", TF_CPP_MIN_LOG_LEVEL="3")
     proc = subprocess.run([sys.executable, "-m", "experiments.train", "--config=tiny", "--strategy=multiworker",
-                           f"--data={tmp_path}", f"--model_dir={tmp_path / 'run'}"],
+                           f"--data={data}", f"--model_dir={tmp_path / 'run'}"],
                           cwd=root, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
-    assert errors == ["error: TF_CONFIG is not valid JSON (Expecting property name enclosed in double quotes: "
-                      "line 1 column 2 (char 1)); --strategy=multiworker reads the cluster from it"]
+    assert errors == (["error: TF_CONFIG is not valid JSON (Expecting property name enclosed in double "
+                       "quotes: line 1 column 2 (char 1)); --strategy=multiworker reads the cluster from it"]
+                      if case == "tf_config" else [f"error: {data}: no such file or directory"])
     assert not (tmp_path / "run").exists()
 
 
