@@ -41,7 +41,7 @@ Output: ``{split}-{i:05d}-of-{n:05d}.tfrecord`` shards (``--num_shards``, 0 = ab
 shard), built in parallel (``--workers`` processes, one shard at a time each);
 ``{split}-skipped.txt`` listing every skipped file (``path<TAB>reason``); ``manifest.json``
 (written atomically): source dataset, resolution, format, and per split the image count, enlarged
-and skipped counts and shard list.
+count (null when shards of an older build were reused), skipped count and shard list.
 
 Resumable: a shard is written under a temporary name and renamed when complete, its bookkeeping
 (count, skipped files, a fingerprint of its inputs and settings) is kept in ``.state/``; a re-run
@@ -306,6 +306,13 @@ def _pool_write_shard(task: dict) -> tuple[str, dict]:
     return task["path"], _write_shard(task)
 
 
+def _enlarged(states) -> int | None:
+    """Images enlarged to the resolution, over shard states; None when a shard was built before
+    the count was kept (resumed from an older build: unknown)."""
+    counts = [st.get("enlarged") for st in states]
+    return None if None in counts else sum(counts)
+
+
 def _shard_finished(task: dict) -> dict | None:
     """The shard's state when it is complete and built from the same inputs and settings."""
     try:
@@ -479,7 +486,7 @@ def build(dataset: str, input_dir: str, output_dir: str, resolution: int = 256, 
                            "".join(f"{p}\t{r}\n" for p, r in skipped).encode("utf-8"))
         manifest["splits"][split_name] = {
             "count": sum(states[t["path"]]["count"] for t in tasks),
-            "enlarged": sum(states[t["path"]].get("enlarged", 0) for t in tasks), "skipped": len(skipped),
+            "enlarged": _enlarged(states[t["path"]] for t in tasks), "skipped": len(skipped),
             "listed": len(items), "num_shards": n, "shards": [t["name"] for t in tasks],
             "skipped_report": report}
         atomic_write_bytes(manifest_path, (json.dumps(manifest, indent=2) + "\n").encode("utf-8"))

@@ -73,6 +73,35 @@ def stderr_without(pattern):
                 os.write(2, b"".join(kept))
 
 
+_FILTER = ("import re, sys\n"
+           "drop = re.compile(sys.argv[1].encode('latin-1'))\n"
+           "for line in sys.stdin.buffer:\n"
+           "    if not drop.search(line):\n"
+           "        sys.stdout.buffer.write(line)\n"
+           "        sys.stdout.buffer.flush()\n")
+
+
+@contextlib.contextmanager
+def stderr_filtered(pattern: re.Pattern):
+    """Like :func:`stderr_without`, but line by line as they are written, through a small filter
+    process: a crash or an abort inside the block (a C++ check failure) keeps every line written
+    before it, and nothing is held back until the end."""
+    import subprocess
+    sys.stderr.flush()
+    saved = os.dup(2)
+    filt = subprocess.Popen([sys.executable, "-c", _FILTER, pattern.pattern.decode("latin-1")],
+                            stdin=subprocess.PIPE, stdout=saved)
+    os.dup2(filt.stdin.fileno(), 2)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        filt.stdin.close()
+        filt.wait()
+
+
 class _QuietTensorFlowImport(importlib.abc.MetaPathFinder):
     """Runs TensorFlow's first import inside :func:`stderr_without` (then removes itself)."""
 

@@ -134,11 +134,10 @@ def pictures(out, generator, inpainter, heldout, size, seed, count=64):
 
     from gain_tf.data import eval_dataset
     from gain_tf.evaluation import baselines
+    from gain_tf.evaluation.protocol import GREY_PER_UNIT, gradient_pictures
     from gain_tf.images import to_uint8, write_png
-    from gain_tf.layers.gradient import image_gradient
     from gain_tf.masks import hole_mask_from_valid
-    from gain_tf.pictures import (guidance_gray, magnitude, magnitude_scale, make_grid,
-                                  masked_input_picture, to_gray_uint8)
+    from gain_tf.pictures import make_grid, masked_input_picture
     rows, example = [], None
     for k, bucket in enumerate([(0.3, 0.4), (0.4, 0.5), (0.5, 0.6)]):
         # six different images spread over the held-out set, two for each bucket
@@ -152,12 +151,9 @@ def pictures(out, generator, inpainter, heldout, size, seed, count=64):
         gain = inpainter.inpaint(gt, hole_mask_from_valid(valid))
         telea = baselines.inpaint_telea(gt, valid)
         pred = generator(generator.guidance.serving_inputs(batch["image"], batch["valid"]))
-        true = image_gradient(batch["image"]).numpy()
-        scale = magnitude_scale(magnitude(true))   # one scale for truth and prediction
-        gray = lambda g: to_gray_uint8(guidance_gray(g, scale))
-        for i in range(gt.shape[0]):
+        for i in range(gt.shape[0]):    # |∇I| and |∇I*| on the truth's scale, as evaluation draws them
             rows.append([masked_input_picture(gt[i], valid[i]), gain[i], telea[i], gt[i],
-                         gray(true[i]), gray(pred["gradient"][i].numpy())])
+                         *gradient_pictures(gt[i], pred["gradient"][i].numpy() * GREY_PER_UNIT)])
         if k == 0:
             example = (gt[0], valid[0])
     zoom = max(1, 192 // size)  # small demo images are enlarged (nearest) to be seen

@@ -40,7 +40,7 @@ import sys
 from absl import app, flags
 
 import experiments
-from experiments import define_model_flags, no_extra_args, stderr_without
+from experiments import define_model_flags, no_extra_args, stderr_filtered
 
 FORMATS = ("saved_model", "tflite", "onnx")
 
@@ -113,7 +113,7 @@ def run(model_dir=None, export_dir=None, checkpoint=None, saved_model=None, form
         from gain_tf.deploy import export_model
         source = (load_saved_model(saved_model) if saved_model
                   else Inpainter.from_generator(load_generator(model_dir, checkpoint)))
-        with stderr_without(_CONVERTER_NOISE):
+        with stderr_filtered(_CONVERTER_NOISE):
             result = export_model(source, output, fmt, image_size=image_size,
                                   float16=tflite_float16, opset=onnx_opset)
     except (FileNotFoundError, ValueError, RuntimeError, ImportError) as e:  # ExportCheckError too

@@ -134,9 +134,10 @@ def read_inputs(image_path: str, mask_path: str, max_pixels: int | None = None):
 
 
 def inpaint_file(get_inpainter, image_path: str, mask_path: str, output_path: str,
-                 **options) -> None:
+                 said: set | None = None, **options) -> None:
     """Reads, inpaints (``get_inpainter()`` gives the model, loaded on first use) and writes one
-    image; ``options`` go to :func:`gain_tf.anysize.inpaint_image` (mode, margin, limits)."""
+    image; ``options`` go to :func:`gain_tf.anysize.inpaint_image` (mode, margin, limits).
+    ``said``: the once-per-run warnings already given (the caller's set, updated)."""
     from gain_tf.anysize import InpaintInputError, inpaint_image
     from gain_tf.images import write_png
 
@@ -148,6 +149,14 @@ def inpaint_file(get_inpainter, image_path: str, mask_path: str, output_path: st
         _warn(f"{mask_path}: mask has no hole; writing {image_path} unchanged to {output_path}")
         result = image
     else:
+        size = get_inpainter().training_size
+        said = set() if said is None else said
+        if options.get("mode") == "full" and image.shape[:2] != (size, size) and "full" not in said:
+            said.add("full")
+            _warn(f"--mode=full runs {image_path} at {image.shape[1]}x{image.shape[0]}, not the "
+                  f"model's training size {size}x{size}, where it fills worse (the shipped model on "
+                  "256x256 photos: 22.5 dB, against 26.4 in crop mode; docs/inpainting.md#modes); "
+                  "the default, auto, crops or scales to the training size")
         try:
             result = inpaint_image(get_inpainter(), image, hole[..., 0], **options).image
         except InpaintInputError as e:
@@ -184,13 +193,8 @@ def run(image=None, mask=None, output=None, image_dir=None, mask_dir=None, outpu
     except (ValueError, FileNotFoundError) as e:
         _error(str(e))
         return 1
-    if options.get("mode") == "full":
-        _warn("--mode=full runs an image of another size than the model's training size at its own "
-              "size, where the model fills worse (the shipped model on 256x256 photos: 22.5 dB, "
-              "against 26.4 dB in crop mode; docs/inpainting.md#modes); the default, auto, crops or "
-              "scales such images to the training size")
 
-    cache = {}
+    cache, said = {}, set()
 
     def get_inpainter():
         if "model" not in cache:
@@ -204,7 +208,7 @@ def run(image=None, mask=None, output=None, image_dir=None, mask_dir=None, outpu
 
     if single:
         try:
-            inpaint_file(get_inpainter, image, mask, output, **options)
+            inpaint_file(get_inpainter, image, mask, output, said, **options)
         except (InpaintError, _ModelError, OSError) as e:
             _error(str(e))
             return 1
@@ -241,7 +245,7 @@ def run(image=None, mask=None, output=None, image_dir=None, mask_dir=None, outpu
     try:
         for image_path, mask_path, out_path in pairs:
             try:
-                inpaint_file(get_inpainter, image_path, mask_path, out_path, **options)
+                inpaint_file(get_inpainter, image_path, mask_path, out_path, said, **options)
                 written += 1
             except _ModelError as e:
                 _error(str(e))

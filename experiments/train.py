@@ -117,12 +117,19 @@ def main(argv):
         print(f"error: {corrupt_record_error(FLAGS.data, 'train', e)}", file=sys.stderr)
         return 1
     except TrainingInterrupted as e:
-        where = (f"{e.checkpoint} holds step {e.step}" if e.checkpoint else "no checkpoint yet")
+        if e.checkpoint is None:
+            where = "no checkpoint of this run" + (" yet" if trainer.is_chief else " in this worker")
+        elif e.checkpoint_step == e.step:
+            where = f"{e.checkpoint} holds step {e.step}"
+        else:
+            where = (f"the last checkpoint, {e.checkpoint}, holds step {e.checkpoint_step}; "
+                     f"the steps after it are lost")
         print(f"interrupted at step {e.step}: {where}; run the same command to resume",
               file=sys.stderr)
         return 130
-    except KeyboardInterrupt:   # before the first step: nothing trained, nothing to save
-        print("interrupted before the first training step", file=sys.stderr)
+    except KeyboardInterrupt:   # before the loop, or a second Ctrl-C while saving
+        print(f"interrupted: a rerun resumes from the last checkpoint in {FLAGS.model_dir}, if any",
+              file=sys.stderr)
         return 130
     if trainer.is_chief:
         print(f"done: checkpoints in {trainer.run_dir.checkpoint_dir}, "

@@ -187,19 +187,24 @@ def decode_image_bytes(data: bytes, name: str = "<bytes>", max_pixels: int | Non
         raise ImageReadError(f"{name}: truncated PNG (no IEND chunk)")
     check_pixel_limit(data, name, max_pixels)
     buf = data if isinstance(data, np.ndarray) else np.frombuffer(data, np.uint8)
-    flag = cv2.IMREAD_GRAYSCALE if gray else cv2.IMREAD_UNCHANGED if alpha else cv2.IMREAD_COLOR
-    img = cv2.imdecode(buf, flag)
+    img = None
+    if alpha and not gray and head[:2] != b"\xff\xd8":   # a JPEG has no alpha (and has EXIF)
+        img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+        if img is not None and not (img.ndim == 3 and img.shape[-1] == 4
+                                    and img.dtype in (np.uint8, np.uint16)):
+            img = None   # no alpha: decode as usual below (EXIF orientation, 8 bits, colour)
+    if img is None:
+        img = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE if gray else cv2.IMREAD_COLOR)
     if img is None:
         raise ImageReadError(f"{name}: not a readable image")
     if max_pixels and img.shape[0] * img.shape[1] > max_pixels:
         raise ImageReadError(pixel_limit_message(name, img.shape[1], img.shape[0], max_pixels))
     if gray:
         return img
-    if img.dtype == np.uint16:
-        img = (img >> 8).astype(np.uint8)
-    if img.ndim == 2 or img.shape[-1] == 1:
-        return cv2.cvtColor(img, cv2.COLOR_GRAY2RGB)
-    return cv2.cvtColor(img, cv2.COLOR_BGRA2RGBA if img.shape[-1] == 4 else cv2.COLOR_BGR2RGB)
+    if img.shape[-1] == 4:
+        rgba = cv2.cvtColor(img, cv2.COLOR_BGRA2RGBA)
+        return (rgba >> 8).astype(np.uint8) if rgba.dtype == np.uint16 else rgba
+    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
 def encode_jpeg(image: np.ndarray, quality: int = 95) -> bytes:

@@ -89,8 +89,8 @@ class Progress:
         return self.n, self.total, tuple(self.postfix.items())
 
     def _print(self, now: float, final: bool = False) -> None:
-        self._last_print, self._last_shown = now, self._shown()
-        text = self.line()
+        self._last_print = now
+        text, shown = self.line(), self._shown()
         try:
             if self._inplace:
                 pad = " " * max(self._last_len - len(text), 0)
@@ -99,8 +99,8 @@ class Progress:
                 self._stream.write(text + "\n")
             self._stream.flush()
         except (ValueError, OSError):  # closed stream: progress is never worth a crash
-            pass
-        self._last_len = len(text)
+            return
+        self._last_len, self._last_shown = len(text), shown
 
     def write(self, text: str) -> None:
         """Prints ``text`` as a line of its own, without breaking the progress line: on a terminal

@@ -22,8 +22,20 @@ def hand_png(width, height, color_type, rows, chunks=()):
     """PNG bytes, 8 bits per sample, of ``rows`` (each row's samples, unfiltered) and extra
     ``chunks`` (``(kind, data)`` pairs, e.g. ``PLTE`` and ``tRNS``, placed before the data)."""
     idat = zlib.compress(b"".join(b"\0" + bytes(r) for r in rows))
-    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, color_type, 0, 0, 0))
-            + b"".join(_chunk(k, d) for k, d in chunks) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b""))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, color_type, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + b"".join(_chunk(k, d) for k, d in chunks)
+            + _chunk(b"IDAT", idat) + _chunk(b"IEND", b""))
+
+
+def jpeg_with_orientation(image_bgr, orientation=6):
+    """JPEG bytes of ``image_bgr`` with an EXIF APP1 segment whose Orientation tag is
+    ``orientation`` (6: the picture is to be turned 90° clockwise for display)."""
+    ok, buf = cv2.imencode(".jpg", image_bgr)
+    tiff = (b"MM\x00\x2a\x00\x00\x00\x08" + struct.pack(">H", 1)
+            + struct.pack(">HHIHH", 0x0112, 3, 1, orientation, 0) + struct.pack(">I", 0))
+    app1 = b"Exif\x00\x00" + tiff
+    data = buf.tobytes()
+    return data[:2] + b"\xff\xe1" + struct.pack(">H", len(app1) + 2) + app1 + data[2:]
 
 
 def bomb_jpeg(width=20000, height=20000):

@@ -1,4 +1,5 @@
 """data_prep.build_tfrecords on fake CelebA-HQ / Places2 / folder trees."""
+import glob
 import io
 import json
 import os
@@ -160,6 +161,14 @@ def test_folder_recursive_png_default_all(tmp_path):
     # PNG is lossless: the 32x32 source comes back bit-exact
     np.testing.assert_array_equal(recs["sub/deeper/c.bmp"]["image"], imgs["sub/deeper/c.bmp"][..., ::-1])
     assert "fake.png" in (out / "all-skipped.txt").read_text()
+    # A shard finished by an older build (its state has no count of enlarged images) is reused
+    # as it is, and the count is unknown rather than wrong.
+    (state,) = glob.glob(str(out / B.STATE_DIR / "*.json"))
+    old = json.loads(open(state).read())
+    del old["enlarged"]
+    open(state, "w").write(json.dumps(old))
+    m = B.build("folder", str(src), str(out), resolution=RES, workers=1, progress=False)
+    assert m["splits"]["all"]["count"] == 4 and m["splits"]["all"]["enlarged"] is None
 
 
 def _all_filenames(out, split):

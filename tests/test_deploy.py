@@ -14,7 +14,7 @@ import tensorflow as tf
 from absl import flags
 
 from experiments import export as export_cli
-from experiments import stderr_without
+from experiments import stderr_filtered
 from experiments import inpaint as inpaint_cli
 from gain_tf import deploy
 from gain_tf.deploy import check as deploy_check
@@ -250,7 +250,7 @@ def test_the_converters_success_summary_is_dropped_and_errors_kept(capfd):
                b"\n\n\n  (f32: 4)\n  (f64: 8, i8: 2, f32: 51, i32: 4)\n  (i1: 13)\n")
     kept = (b"E1205 22:19:36.000000 converter.cc:1] 'tf.Foo' op is neither a custom op nor a flex op\n"
             b"error: could not convert\n")
-    with stderr_without(export_cli._CONVERTER_NOISE):
+    with stderr_filtered(export_cli._CONVERTER_NOISE):
         os.write(2, summary + kept)
     assert capfd.readouterr().err.encode() == kept
 

@@ -90,3 +90,17 @@ def test_help_lists_the_flags_defined_by_shared_helpers(command, flags):
                           capture_output=True, text=True, timeout=300)
     listed = set(re.findall(r"^\s+(--\w+):", done.stdout, re.M))
     assert set(flags) <= listed, sorted(listed)
+
+
+def test_stderr_filtered_keeps_what_was_written_before_an_abort():
+    """A converter that dies inside the block (a C++ check failure aborts) must not take its last
+    words with it: the filter process passes every kept line on as it comes."""
+    code = ("import os, re\n"
+            "from experiments import stderr_filtered\n"
+            "with stderr_filtered(re.compile(rb'^noise')):\n"
+            "    os.write(2, b'noise line\\nF0000 check failed: the real reason\\n')\n"
+            "    os.abort()\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode != 0
+    assert done.stderr == "F0000 check failed: the real reason\n"

@@ -104,8 +104,6 @@ def test_in_memory_serving_fn_and_inpaint_arrays_agree(served):
         inference.inpaint_arrays(inp, images[0], holes[0, :-1])
 
 
-
-
 def test_an_export_has_the_mode_of_a_plain_folder():
     """The export is written into a temporary folder (mode 0700) and renamed: it gets 0777 less the
     umask, as ``mkdir`` gives, so that others can read what ``make`` or a server wrote."""

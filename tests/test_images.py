@@ -1,10 +1,12 @@
 """gain_tf.images: bad or hostile files (empty, truncated, decompression bombs, 16-bit, gray, RGBA)."""
+import os
+
 import cv2
 import numpy as np
 import pytest
 
 from gain_tf import images as I
-from tests.image_bombs import bomb_jpeg, bomb_png, hand_png
+from tests.image_bombs import bomb_jpeg, bomb_png, hand_png, jpeg_with_orientation
 
 
 @pytest.fixture()
@@ -115,6 +117,18 @@ def test_gray_and_rgba_become_rgb(tmp_path):
     assert I.read_image(str(tmp_path / "g.png"), alpha=True).shape == (5, 6, 3)  # no alpha: RGB
 
 
+def test_exif_orientation_is_applied_with_or_without_alpha(tmp_path):
+    """A mask read for its alpha channel must stay aligned with its photo: a JPEG's EXIF rotation
+    applies either way."""
+    bgr = np.zeros((20, 40, 3), np.uint8)
+    bgr[:5, :10] = 255                                   # a mark in the top-left corner
+    (tmp_path / "turned.jpg").write_bytes(jpeg_with_orientation(bgr, 6))
+    plain, with_alpha = (I.read_image(str(tmp_path / "turned.jpg"), alpha=a) for a in (False, True))
+    assert plain.shape == (40, 20, 3)                    # turned 90° clockwise: the mark is top-right
+    assert plain[:10, -5:].mean() > 200 and plain[:10, :5].mean() < 50
+    np.testing.assert_array_equal(with_alpha, plain)
+
+
 def test_alpha_from_gray_alpha_palette_and_16_bit_files(tmp_path):
     # Gray + alpha (colour type 4): gray 200 everywhere, opaque at one pixel only.
     (tmp_path / "la.png").write_bytes(hand_png(
@@ -133,3 +147,19 @@ def test_alpha_from_gray_alpha_palette_and_16_bit_files(tmp_path):
     assert cv2.imwrite(str(tmp_path / "a16.png"), bgra16)
     np.testing.assert_array_equal(I.read_image(str(tmp_path / "a16.png"), alpha=True),
                                   (bgra16 >> 8).astype(np.uint8)[..., [2, 1, 0, 3]])
+
+
+@pytest.mark.parametrize("umask,folder,file", [(0o022, 0o755, 0o644), (0o077, 0o700, 0o600)])
+def test_give_usual_mode_follows_the_umask(tmp_path, umask, folder, file):
+    import tempfile
+    previous = os.umask(umask)
+    try:
+        d = tempfile.mkdtemp(dir=tmp_path)                 # 0700, whatever the umask
+        fd, f = tempfile.mkstemp(dir=tmp_path)             # 0600
+        os.close(fd)
+        I.give_usual_mode(d)
+        I.give_usual_mode(f)
+    finally:
+        os.umask(previous)
+    assert os.stat(d).st_mode & 0o777 == folder and os.stat(f).st_mode & 0o777 == file
+

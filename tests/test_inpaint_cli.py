@@ -80,10 +80,16 @@ def test_single_file_with_checkpoint(inputs, capsys):
     np.testing.assert_array_equal(got[~hole], src[~hole])
     assert np.any(got[hole] != src[hole])
     assert "warning" not in capsys.readouterr().err
-    # --mode=full is warned about (models fill worse at other sizes than their training size).
+    # --mode=full at another size than the training size (32) is warned about: models fill worse.
     assert run_cli(f"--image={paths[0]}", f"--mask={mask_dir / 'img_0.png'}", f"--output={out}",
                    f"--model_dir={tiny_model_dir()}", "--mode=full") == 0
-    assert "warning: --mode=full runs an image of another size" in capsys.readouterr().err
+    assert f"warning: --mode=full runs {paths[0]} at 45x37, not the model's training size 32x32" in (
+        capsys.readouterr().err)
+    (small,) = write_images(str(tmp / "at32"), 1, 32, 32)
+    write_png(str(tmp / "at32_mask.png"), hole_mask(32, 32))
+    assert run_cli(f"--image={small}", f"--mask={tmp / 'at32_mask.png'}", f"--output={out}",
+                   f"--model_dir={tiny_model_dir()}", "--mode=full") == 0
+    assert "warning" not in capsys.readouterr().err
 
 
 def one_error_line(capsys):

@@ -43,16 +43,16 @@ class TrainingDivergedError(RuntimeError):
 
 
 class TrainingInterrupted(KeyboardInterrupt):
-    """Ctrl-C (SIGINT) during training: ``step`` is the last step done and ``checkpoint`` the
-    checkpoint that holds it (saved on the way out; None when nothing could be saved)."""
+    """Ctrl-C (SIGINT) during training: ``step`` is the last step done, ``checkpoint`` the run's
+    latest checkpoint after the interrupt (None: none yet, or not kept by this worker) and
+    ``checkpoint_step`` its step. A single process saves the steps done on the way out, so the
+    two steps agree; a worker of a cluster cannot save alone, so steps after the last periodic
+    checkpoint are lost."""
 
     def __init__(self, step: int, checkpoint: Optional[str]):
         super().__init__(step, checkpoint)
         self.step, self.checkpoint = step, checkpoint
-
-
-def _saved_at(checkpoint: Optional[str], step: int) -> bool:
-    return checkpoint is not None and checkpoint.rsplit("-", 1)[-1] == str(step)
+        self.checkpoint_step = int(checkpoint.rsplit("-", 1)[-1]) if checkpoint else None
 
 
 def _resume_at(dataset: tf.data.Dataset, step: int) -> tf.data.Dataset:
@@ -209,10 +209,7 @@ class Trainer:
         settings is refused, naming them, unless ``allow_config_change`` or the run has no
         checkpoint yet (a start that failed, e.g. on a mistyped ``--data``)."""
         changed = self.changed_config_fields()
-        if changed and not self.options.allow_config_change and self.restore_point() is None:
-            logging.warning("%s: no checkpoint yet, so its config.json (differing in %s) is "
-                            "replaced", self.options.model_dir, ", ".join(changed))
-        elif changed and not self.options.allow_config_change:
+        if changed and not self.options.allow_config_change and self.restore_point() is not None:
             raise ValueError(
                 f"{self.options.model_dir}: this run's config.json differs in {', '.join(changed)}; "
                 "use another --model_dir, the run's own settings, or --allow_config_change")
@@ -296,14 +293,16 @@ class Trainer:
             if progress is not None:
                 progress.close()
             writer.flush()
-            raise self._interrupted() from None
+            raise self._interrupted(start) from None
 
-    def _interrupted(self) -> "TrainingInterrupted":
-        """Saves the steps done since the last checkpoint (one worker only: a cluster's save
-        needs every worker) and says where the run stands."""
+    def _interrupted(self, start: int) -> "TrainingInterrupted":
+        """Saves the steps done since the last checkpoint (a single process only: a cluster's
+        save needs every worker) and says where the run stands."""
         step = int(self.step.numpy())
-        latest = self.manager.latest_checkpoint if self.manager is not None else None
-        if self.task is None and not _saved_at(latest, step):   # not in a cluster
+        if not self.is_chief:               # its checkpoints are in a scratch folder
+            return TrainingInterrupted(step, None)
+        latest = self.manager.latest_checkpoint
+        if self.task is None and step > start and not (latest or "").endswith(f"-{step}"):
             latest = self.manager.save(checkpoint_number=step)
         return TrainingInterrupted(step, latest)
 

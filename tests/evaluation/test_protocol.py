@@ -77,6 +77,10 @@ def test_grids_of_a_model_with_a_gradient_show_both_magnitudes(data_dir, tmp_pat
                       num_images=2, num_grid=2, write=False)
     grid = read_image(protocol.grid_path(out, "GAIN", BUCKETS[0]))
     assert grid.shape[1] == 7 * 32 + 6 * 2      # ... | ground truth | |grad| truth | |grad| GAIN
+    rows = grid[-2 * 32 - 2:]                   # the two example rows under the labels
+    for column in (5, 6):                       # both magnitudes drawn, not left black
+        tile = rows[-32:, column * 34:column * 34 + 32]
+        assert tile.std() > 5, column
 
 
 def test_gradient_pictures_of_a_ramp():
