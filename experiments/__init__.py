@@ -51,20 +51,29 @@ def _noise(captured: bytes) -> re.Pattern:
 
 
 @contextlib.contextmanager
-def stderr_without(pattern):
-    """Captures file descriptor 2 (C++ and Python writes alike) inside the ``with`` block and
-    writes it back at the end without the lines matching ``pattern`` (bytes; or a function of
-    everything captured that returns the pattern)."""
+def _stderr_to(fd: int):
+    """File descriptor 2 (C++ and Python writes alike) goes to ``fd`` inside the block."""
     sys.stderr.flush()
     saved = os.dup(2)
+    os.dup2(fd, 2)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+@contextlib.contextmanager
+def stderr_without(pattern):
+    """Captures file descriptor 2 inside the ``with`` block and writes it back at the end without
+    the lines matching ``pattern`` (bytes; or a function of everything captured that returns the
+    pattern)."""
     with tempfile.TemporaryFile() as capture:
-        os.dup2(capture.fileno(), 2)
         try:
-            yield
+            with _stderr_to(capture.fileno()):
+                yield
         finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
             capture.seek(0)
             captured = capture.read()
             drop = pattern(captured) if callable(pattern) else pattern
@@ -88,16 +97,12 @@ def stderr_filtered(pattern: re.Pattern):
     before it, and nothing is held back until the end."""
     import subprocess
     sys.stderr.flush()
-    saved = os.dup(2)
     filt = subprocess.Popen([sys.executable, "-c", _FILTER, pattern.pattern.decode("latin-1")],
-                            stdin=subprocess.PIPE, stdout=saved)
-    os.dup2(filt.stdin.fileno(), 2)
+                            stdin=subprocess.PIPE, stdout=2)   # to stderr as it is now
     try:
-        yield
+        with _stderr_to(filt.stdin.fileno()):
+            yield
     finally:
-        sys.stderr.flush()
-        os.dup2(saved, 2)
-        os.close(saved)
         filt.stdin.close()
         filt.wait()
 
