@@ -182,7 +182,8 @@ def shipped_model_section(out, seed, count=96):
     say(f"the shipped model on {count} held-out photo crops per bucket, against Telea and Navier-Stokes")
     with open(os.devnull, "w") as quiet:
         protocol.evaluate(model.inpaint_scored, heldout, shipped, model.training_size,
-                          num_images=count, seed=seed, num_grid=4, progress_stream=quiet)
+                          num_images=count, seed=seed, num_grid=4, progress_stream=quiet,
+                          about={"model": model.source, "data": heldout})
     with open(os.path.join(shipped, "results.md")) as f:
         return f.read()
 
@@ -213,7 +214,7 @@ def run_demo(output_dir="demo_out", data=None, config=None, num_train=2000, num_
     say(f"evaluating on held-out images ({num_eval} per bucket) "
           "against Telea and Navier-Stokes")
     protocol.evaluate(inpainter.inpaint, heldout, out, image_size, num_images=num_eval,
-                      seed=seed, num_grid=4)
+                      seed=seed, num_grid=4, about={"model": saved, "data": heldout})
     say("inpainting held-out images with the exported model")
     inpaint_heldout(inpainter, heldout, os.path.join(out, "inpainted"), image_size, seed)
     pictures(out, generator, inpainter, heldout, image_size, seed, num_eval)
