@@ -4,10 +4,12 @@ under pytest-xdist each worker's share of the cores as its TensorFlow thread poo
 Must happen before TensorFlow initialises its devices, hence at import time of this conftest
 (pytest imports it before any test module). If devices are already initialised it does nothing.
 ``gain_tf`` is imported first: on TensorFlow >= 2.16 it selects tf-keras (TF_USE_LEGACY_KERAS=1)
-before anything can touch ``tf.keras`` (docs/stacks.md).
+before anything can touch ``tf.keras`` (docs/stacks.md); ``experiments`` before it, so that the
+test session's own TensorFlow import is as quiet as a command's.
 """
 import os
 
+import experiments  # noqa: F401  (before TensorFlow: its start-up lines quieted as in a command)
 import gain_tf  # noqa: F401  (before TensorFlow: picks tf.keras on the modern stack)
 import tensorflow as tf
 
