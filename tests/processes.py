@@ -16,6 +16,13 @@ def base_env(**extra):
                 **extra)
 
 
+def _sigint_default():
+    """A shell without job control (CI, ``nohup … &``) starts its background commands with SIGINT
+    ignored, and Python then never turns SIGINT into KeyboardInterrupt: a child gets it back, so
+    a test can send it Ctrl-C wherever the suite runs."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Child:
     """One child process: ``python -m <module> <args>`` (or any command list)."""
 
@@ -25,7 +32,7 @@ class Child:
         self.out = open(f"{log_prefix}.out", "w+")
         self.err = open(f"{log_prefix}.err", "w+")
         self.proc = subprocess.Popen(cmd, env=env, stdout=self.out, stderr=self.err, cwd=REPO,
-                                     start_new_session=True)
+                                     start_new_session=True, preexec_fn=_sigint_default)
         self.pid = self.proc.pid
 
     def wait(self, timeout=TIMEOUT):
