@@ -12,6 +12,7 @@ the paper's study.
 """
 from __future__ import annotations
 
+import signal
 import sys
 
 from absl import app, flags
@@ -72,6 +73,19 @@ def dry_run(config, size=256):
     return count_params(g), flops
 
 
+def _stop_on_sigterm() -> list:
+    """SIGTERM (a scheduler's preemption, ``kill``) stops training as Ctrl-C does: the steps done
+    are saved. Returns ``[how it was stopped, exit code]``, updated when SIGTERM arrives."""
+    received = ["interrupted", 128 + signal.SIGINT]
+
+    def stop(signum, frame):
+        received[:] = ["terminated (SIGTERM)", 128 + signum]
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    return received
+
+
 def main(argv):
     no_extra_args(argv)
     import tensorflow as tf
@@ -107,6 +121,7 @@ def main(argv):
         print(f"error: {e}", file=sys.stderr)
         return 1
     trainer = Trainer(config, options, strategy)
+    received = _stop_on_sigterm()
     try:
         trainer.train(training_dataset_fn(config, FLAGS.data, FLAGS.seed, FLAGS.deterministic))
     except (TrainingDivergedError, ValueError, FileNotFoundError) as e:
@@ -124,13 +139,13 @@ def main(argv):
         else:
             where = (f"the last checkpoint, {e.checkpoint}, holds step {e.checkpoint_step}; "
                      f"the steps after it are lost")
-        print(f"interrupted at step {e.step}: {where}; run the same command to resume",
+        print(f"{received[0]} at step {e.step}: {where}; run the same command to resume",
               file=sys.stderr)
-        return 130
+        return received[1]
     except KeyboardInterrupt:   # before the loop, or a second Ctrl-C while saving
-        print(f"interrupted: a rerun resumes from the last checkpoint in {FLAGS.model_dir}, if any",
+        print(f"{received[0]}: a rerun resumes from the last checkpoint in {FLAGS.model_dir}, if any",
               file=sys.stderr)
-        return 130
+        return received[1]
     if trainer.is_chief:
         print(f"done: checkpoints in {trainer.run_dir.checkpoint_dir}, "
               f"TensorBoard logs in {trainer.run_dir.log_dir}; weights {trainer.weights_digest()}")

@@ -71,7 +71,9 @@ def test_killed_between_and_during_checkpoints_resumes_exactly(tmp_path):
 
 
 @pytest.mark.slow
-def test_ctrl_c_saves_the_steps_done_and_says_how_to_resume(tmp_path):
+@pytest.mark.parametrize("sig,said", [(signal.SIGINT, "interrupted"),
+                                      (signal.SIGTERM, "terminated (SIGTERM)")])
+def test_ctrl_c_or_sigterm_saves_the_steps_done_and_says_how_to_resume(tmp_path, sig, said):
     data = tmp_path / "photos"
     data.mkdir()
     write_images(str(data), 6, 40, 40, seed=1)
@@ -79,11 +81,11 @@ def test_ctrl_c_saves_the_steps_done_and_says_how_to_resume(tmp_path):
     run = Child(train_cmd(data, tmp_path / "run"), base_env(**{HOLD_ENV: f"step:4:{held}"}),
                 str(tmp_path / "run"))
     run.wait_for_file(held)
-    os.kill(run.pid, signal.SIGINT)                 # as Ctrl-C: to the trainer alone
+    os.kill(run.pid, sig)                  # Ctrl-C, or a scheduler's preemption: to the trainer alone
     code, _, err = run.wait()
     ckpt = tmp_path / "run" / "checkpoints"
-    assert code == 130, err[-3000:]
-    assert err.strip().splitlines()[-1] == (f"interrupted at step 4: {ckpt / 'ckpt-4'} holds step 4; "
+    assert code == 128 + sig, err[-3000:]
+    assert err.strip().splitlines()[-1] == (f"{said} at step 4: {ckpt / 'ckpt-4'} holds step 4; "
                                             "run the same command to resume")
     assert "Traceback" not in err
     assert tf.train.latest_checkpoint(str(ckpt)).endswith("ckpt-4")
