@@ -342,6 +342,7 @@ def test_model_flag_errors(exports, photo, capsys, tmp_path):
     assert inference.model_format(exports["tflite"]) == "tflite"
 
 
+@pytest.mark.slow   # two evaluations (the shared exports are built for the other tests anyway)
 def test_evaluate_scores_a_tflite_export_as_its_saved_model(exports, photo, tmp_path, capsys):
     """``experiments/evaluate.py --model`` on the .tflite export: the same images and masks, the
     same scores as the SavedModel it was converted from (float32: to rounding of the uint8 output)."""

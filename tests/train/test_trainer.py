@@ -87,7 +87,7 @@ def test_resume_is_exact(tmp_path, capsys):
     with pytest.raises(TrainingInterrupted) as e:   # step 4 saved on the way out
         again.train(fn, steps=6)
     assert e.value.step == 4 and e.value.checkpoint == str(tmp_path / "b" / "checkpoints" / "ckpt-4")
-    again = make_trainer(tmp_path / "b", init_seed=7, **kw)
+    again.train_step = step_once                    # the same command again: resumes from ckpt-4
     again.options = dataclasses.replace(again.options, progress=True)
     capsys.readouterr()
     again.train(fn, steps=6)
@@ -124,11 +124,11 @@ def test_a_start_that_saved_no_checkpoint_does_not_hold_its_config(tmp_path):
     """A run folder with a config.json but no checkpoint (its first start failed) takes the next
     command's settings instead of refusing them."""
     images, valid = smooth_images(seed=4), hole_masks()
-    first = make_trainer(tmp_path, steps=10)
-    first.build(SIZE, SIZE)
-    first.run_dir.write_config(first.config)       # what a start that failed later leaves
-    make_trainer(tmp_path, steps=3).train(dataset_fn(images, valid, 4))
-    assert first.run_dir.read_config().optim.steps == 3
+    trainer = make_trainer(tmp_path, steps=3)
+    failed = dataclasses.replace(trainer.config, optim=dataclasses.replace(trainer.config.optim, steps=10))
+    trainer.run_dir.write_config(failed)          # what a start that failed later leaves
+    trainer.train(dataset_fn(images, valid, 4), steps=1)
+    assert trainer.run_dir.read_config().optim.steps == 3
 
 
 def test_nan_loss_stops_with_clear_message_and_keeps_last_checkpoint(tmp_path):
