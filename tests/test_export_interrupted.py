@@ -27,16 +27,13 @@ def serve(export_dir):
         "inpainted"].numpy()
 
 
-class IdentityServing(tf.Module):
-    """In place of ``export._ServingModule``: both signatures' inputs, the image passed through."""
-
-    def __init__(self, generator):
-        super().__init__()
-        spec = (tf.TensorSpec([None, None, None, 3], tf.uint8, name="image"),
-                tf.TensorSpec([None, None, None, 1], tf.uint8, name="mask"))
-        identity = lambda image, mask: {"inpainted": image, "gradient": tf.zeros_like(mask, tf.float32)}
-        self.serve = tf.function(identity, input_signature=spec, autograph=False)
-        self.fill_order = tf.function(identity, input_signature=spec, autograph=False)
+def identity_serving(generator):
+    """In place of ``export._serving_fns``: both signatures take the inputs and pass the image
+    through."""
+    spec = (tf.TensorSpec([None, None, None, 3], tf.uint8, name="image"),
+            tf.TensorSpec([None, None, None, 1], tf.uint8, name="mask"))
+    identity = lambda image, mask: {"inpainted": image, "gradient": tf.zeros_like(mask, tf.float32)}
+    return tuple(tf.function(identity, input_signature=spec, autograph=False) for _ in range(2))
 
 
 def test_failure_between_the_renames_keeps_the_previous_export(tmp_path, monkeypatch):
@@ -54,7 +51,7 @@ def test_failure_between_the_renames_keeps_the_previous_export(tmp_path, monkeyp
         return real(src, dst)
 
     monkeypatch.setattr(E.os, "replace", failing_replace)
-    monkeypatch.setattr(E, "_ServingModule", IdentityServing)
+    monkeypatch.setattr(E, "_serving_fns", identity_serving)
     with pytest.raises(OSError, match="injected"):
         E.export_saved_model(tiny_generator(), str(export_dir))
     assert len(calls) == 3 and calls[2][1] == str(export_dir)  # the third puts the old one back
@@ -70,11 +67,10 @@ def test_the_next_export_repairs_what_a_kill_between_the_renames_left(tmp_path, 
     os.makedirs(f"{export_dir}.tmp-k1lled/variables")
     os.makedirs(f"{export_dir}.tmp-again")
 
-    class Failing:  # the next export fails at once: the repair must have happened before
-        def __init__(self, generator):
-            raise RuntimeError("next export failed (injected)")
+    def failing(generator):  # the next export fails at once: the repair must have happened before
+        raise RuntimeError("next export failed (injected)")
 
-    monkeypatch.setattr(E, "_ServingModule", Failing)
+    monkeypatch.setattr(E, "_serving_fns", failing)
     with pytest.raises(RuntimeError, match="injected"):
         E.export_saved_model(tiny_generator(), str(export_dir))
     assert siblings(export_dir) == [] and (export_dir / "saved_model.pb").exists()
