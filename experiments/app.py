@@ -74,7 +74,7 @@ def answer(inpainter, editor_value, mode: str, recorder: RunRecorder,
     and (when the model has a fill order) ``fill_order`` to the PNGs written. ``progress`` is
     Gradio's ``gr.Progress`` (or None). Raises :class:`gain_tf.anysize.InpaintInputError`.
     """
-    from gain_tf.anysize import inpaint_image, resolve_mode
+    from gain_tf.anysize import inpaint_image, resolve_mode, runs_off_size
     from gain_tf.pictures import fill_order_strip, gradient_view
     report = progress or (lambda *args, **kwargs: None)
     t0 = time.time()
@@ -101,7 +101,7 @@ def answer(inpainter, editor_value, mode: str, recorder: RunRecorder,
         paths.pop("fill_order")
         note = " This model has no fill_order signature (export it again to see the fill order)."
     size = inpainter.training_size
-    if done.mode == "full" and (h, w) != (size, size):
+    if runs_off_size(done.mode, h, w, size):
         note += (f" Full mode ran it at {w}x{h}, not the model's training size {size}x{size}, where "
                  "it fills worse: auto crops or scales to that size.")
     share = 100.0 * float((hole > 0).mean())

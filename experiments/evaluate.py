@@ -74,7 +74,7 @@ def run(model_dir=None, saved_model=None, checkpoint=None, data=None, image_size
         return error("--data and --output_dir are required")
     from gain_tf.evaluation.protocol import evaluate, parse_buckets
     from gain_tf.image_sources import resolve_source
-    from gain_tf.inference import load_inpainter, load_model, model_format
+    from gain_tf.inference import load_inpainter, load_model
     try:
         bucket_list = parse_buckets(buckets)
         resolve_source(data)      # a mistyped --data is said before the model loads
@@ -83,8 +83,7 @@ def run(model_dir=None, saved_model=None, checkpoint=None, data=None, image_size
                  load_inpainter(model_dir=model_dir, saved_model=saved_model, checkpoint=checkpoint))
     except (FileNotFoundError, ValueError, ImportError) as e:
         return error(str(e))
-    size = image_size or (model.config.data.image_size if model.config is not None else
-                          model.training_size if path and model_format(path) == "tflite" else None)
+    size = image_size or model.known_size
     if not size:
         return error("--image_size is required (the model's config is unknown)")
     inpaint_fn = model.inpaint_scored

@@ -138,7 +138,7 @@ def inpaint_file(get_inpainter, image_path: str, mask_path: str, output_path: st
     """Reads, inpaints (``get_inpainter()`` gives the model, loaded on first use) and writes one
     image; ``options`` go to :func:`gain_tf.anysize.inpaint_image` (mode, margin, limits).
     ``said``: the once-per-run warnings already given (the caller's set, updated)."""
-    from gain_tf.anysize import InpaintInputError, inpaint_image
+    from gain_tf.anysize import InpaintInputError, inpaint_image, runs_off_size
     from gain_tf.images import write_png
 
     image, hole = read_inputs(image_path, mask_path, options.get("max_pixels"))
@@ -151,7 +151,7 @@ def inpaint_file(get_inpainter, image_path: str, mask_path: str, output_path: st
     else:
         size = get_inpainter().training_size
         said = set() if said is None else said
-        if options.get("mode") == "full" and image.shape[:2] != (size, size) and "full" not in said:
+        if runs_off_size(options.get("mode", "auto"), *image.shape[:2], size) and "full" not in said:
             said.add("full")
             _warn(f"--mode=full runs {image_path} at {image.shape[1]}x{image.shape[0]}, not the "
                   f"model's training size {size}x{size}, where it fills worse (the shipped model on "

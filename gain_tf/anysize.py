@@ -131,6 +131,14 @@ def resolve_mode(mode: str, height: int, width: int, training_size: int) -> str:
     return mode
 
 
+def runs_off_size(mode: str, height: int, width: int, training_size: int) -> bool:
+    """Whether ``mode`` runs a ``height`` × ``width`` image through the model at a size other
+    than its training size: ``full`` mode on an image that is not ``training_size`` square, where
+    the model fills worse (docs/inpainting.md#modes). ``auto`` never does."""
+    return (resolve_mode(mode, height, width, training_size) == "full"
+            and (height, width) != (training_size, training_size))
+
+
 def _regions_per_run(shape, config, max_memory_gb: float) -> int:
     """How many crops of ``shape`` (h, w) one generator run may take within ``max_memory_gb``."""
     return max(1, int(max_memory_gb * 2 ** 30 // max(1, estimate_full_memory(*shape, config))))

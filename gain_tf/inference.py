@@ -92,9 +92,15 @@ class Inpainter:
         return inpaint_arrays(self, images_uint8, hole_masks_uint8, return_gradient=with_gradient)
 
     @property
+    def known_size(self) -> Optional[int]:
+        """The size the model is known to work at: its config's training size, or ``None`` when
+        the config is unknown."""
+        return self.config.data.image_size if self.config is not None else None
+
+    @property
     def training_size(self) -> int:
-        """The size the model was trained at (256 when the config is unknown)."""
-        return self.config.data.image_size if self.config is not None else 256
+        """:attr:`known_size`, or 256 when it is unknown (the size crop and resize modes aim at)."""
+        return self.known_size or 256
 
     def run(self, images_uint8, hole_masks_uint8, views: bool = False) -> dict:
         """Images ``[N,H,W,3]`` and hole masks ``[N,H,W(,1)]`` through the serving graph in one

@@ -31,6 +31,13 @@ def test_hole_boxes_cover_every_hole_pixel_once():
     assert anysize.hole_boxes(hole[:100, :100], margin=500) == [(0, 0, 100, 100)]
 
 
+def test_only_full_mode_away_from_the_training_size_runs_off_size():
+    assert anysize.runs_off_size("full", 64, 80, 64) and anysize.runs_off_size("full", 32, 32, 64)
+    assert not anysize.runs_off_size("full", 64, 64, 64)
+    for mode in ("auto", "crop", "resize"):                  # auto picks full only at the size
+        assert not any(anysize.runs_off_size(mode, h, w, 64) for h, w in ((64, 80), (32, 32), (64, 64)))
+
+
 def test_crop_window_over_the_whole_image_is_bit_identical_to_full(demo_model):
     image, hole = scene_with_holes(64)                            # the training size
     full = anysize.inpaint_image(demo_model, image, hole, mode="full")

@@ -66,7 +66,7 @@ class TFLiteInpainter(Inpainter):
         self._runner = runner
 
     @property
-    def training_size(self) -> int:
+    def known_size(self) -> int:
         """The fixed input size S (crops are scaled to fit it)."""
         return min(self.height, self.width)
 
