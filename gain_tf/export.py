@@ -48,7 +48,7 @@ class _ServingModule(tf.Module):
 
 
 def _serving_fns(generator):
-    """The ``tf.function``\ s of the two signatures, ``serving_default`` and ``fill_order``."""
+    """The two signatures' ``tf.function`` objects: ``serving_default``'s and ``fill_order``'s."""
     return make_serving_fn(generator), make_views_fn(generator)
 
 
