@@ -144,14 +144,17 @@ def _regions_per_run(shape, config, max_memory_gb: float) -> int:
     return max(1, int(max_memory_gb * 2 ** 30 // max(1, estimate_full_memory(*shape, config))))
 
 
-def _run_regions(inpainter, regions, side: int, view: int, views: bool, max_memory_gb: float):
+def _run_regions(inpainter, regions, side: int, view: int, views: bool, max_memory_gb: float,
+                 square: bool = True):
     """The network on each ``(image, hole)`` of ``regions`` with its longer side scaled to
     ``side`` (:func:`rescale`) and back: the model's composite, scaled back
     (so hole-edge pixels blend fill and known pixels), then only hole pixels pasted.
 
     The scaled regions go through the generator together, as one batch (in as few runs as
-    ``max_memory_gb`` allows: one for any usual request), each padded at the bottom and right to
-    the largest by mirroring, as the serving graph pads to its multiple. Returns the list of
+    ``max_memory_gb`` allows: one for any usual request), each padded at the bottom and right by
+    mirroring, as the serving graph pads to its multiple: to ``side`` × ``side`` with ``square``
+    (crop and resize modes, so the model runs at its training size, as a fixed-size TFLite export
+    must: both formats fill alike), else to the largest region (full mode). Returns the list of
     ``(uint8 [H,W,3], gradient [H,W,C])`` and, for region ``view``, what the network saw and
     predicted: ``(seen, seen_hole, seen_gradient, fill_order)`` (the fill order with ``views``
     only, from the same run).
@@ -160,7 +163,9 @@ def _run_regions(inpainter, regions, side: int, view: int, views: bool, max_memo
 
     from gain_tf.inference import own_cells
     scaled = [rescale(image, hole, side) for image, hole in regions]
-    hm, wm = max(im.shape[0] for im, _ in scaled), max(im.shape[1] for im, _ in scaled)
+    least = side if square else 1
+    hm = max([least] + [im.shape[0] for im, _ in scaled])
+    wm = max([least] + [im.shape[1] for im, _ in scaled])
     padded = [[np.pad(a, [(0, hm - a.shape[0]), (0, wm - a.shape[1])] + [(0, 0)] * (a.ndim - 2),
                       mode="symmetric") for a in pair] for pair in scaled]
     images, masks = np.stack([p[0] for p in padded]), np.stack([p[1] for p in padded])
@@ -246,7 +251,7 @@ def inpaint_image(inpainter, image_uint8, hole_mask_uint8, mode: str = "auto",
     if mode != "crop":
         side = max(h, w) if mode == "full" else size
         [(out, gradient)], seen = _run_regions(inpainter, [(image, hole)], side, 0, views,
-                                               max_memory_gb)
+                                               max_memory_gb, square=mode != "full")
         return Inpainted(out, gradient, mode, [(0, 0, h, w)], (0, 0, h, w), *seen)
     boxes = hole_boxes(hole, margin, min_size=size)
     view = max(range(len(boxes)), key=lambda k: int(hole[boxes[k][0]:boxes[k][2],

@@ -295,6 +295,23 @@ def test_inpaint_cli_with_every_format(model_path, photo, capsys):
         assert np.any(got[hole] != image[hole])
 
 
+def test_crop_mode_fills_alike_with_the_saved_model_and_its_tflite(exports):
+    """Crop mode pads each region to the training size, as a fixed-size TFLite model must: on a
+    photo whose hole regions are all wider than tall, the SavedModel's fills equal the .tflite's
+    within the float32 limits (padded only to the largest region, the SavedModel ran them at
+    another size than the training size and moved the fills)."""
+    from gain_tf import anysize
+    from gain_tf.synthetic import generate_scenes
+    image = np.ascontiguousarray(generate_scenes(1, 600, seed=6)[0][:400])
+    mask = np.zeros((400, 600), np.uint8)
+    mask[30:38, 20:120] = mask[340:348, 440:560] = 255                 # two wide strokes, far apart
+    boxes = anysize.hole_boxes(mask > 0, min_size=SIZE)
+    assert len(boxes) == 2 and all(x1 - x0 > y1 - y0 for y0, x0, y1, x1 in boxes)
+    want = anysize.inpaint_image(exports["source"], image, mask, mode="crop").image
+    got = anysize.inpaint_image(inference.load_model(exports["tflite"]), image, mask, mode="crop").image
+    assert_within_limits(want, got, mask[..., None], "float32")
+
+
 def test_tflite_fixed_size_in_the_cli_and_the_adapter(exports, photo, capsys):
     root, files = photo
     image_path, mask_path, image, hole = files["big"]
