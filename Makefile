@@ -59,7 +59,7 @@ demo: $(STAMP)
 
 APP_MODEL ?= models/gain-photo
 app: $(STAMP)
-	@test -f $(APP_MODEL)/saved_model.pb || { echo "make app: no SavedModel at $(APP_MODEL) (make app APP_MODEL=demo_out/saved_model serves make demo's)"; exit 1; }
+	@test -f $(APP_MODEL)/saved_model.pb || test -f $(APP_MODEL) || { echo "make app: no SavedModel folder, .tflite or .onnx file at $(APP_MODEL) (make app APP_MODEL=demo_out/saved_model serves make demo's)"; exit 1; }
 	$(PY) -m experiments.app --saved_model=$(APP_MODEL) $(if $(PORT),--port=$(PORT),)
 
 bench: $(STAMP)

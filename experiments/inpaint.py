@@ -96,6 +96,21 @@ def _error(msg: str) -> None:
     _say(f"error: {msg}")
 
 
+def _by_stem(paths, root) -> dict:
+    """``{name relative to root without extension: path}``; two files of one such name (``a.jpg``
+    and ``a.png``) are an :class:`InpaintError`: images would write one output, masks be chosen
+    at random."""
+    found = {}
+    for path in paths:
+        s = _stem(path, root)
+        if s in found:
+            raise InpaintError(f"{found[s]} and {path} have the same name but for the extension: "
+                               "images and masks are matched by name, and each writes <name>.png; "
+                               "rename one")
+        found[s] = path
+    return found
+
+
 def _stem(path: str, root: str) -> str:
     return os.path.splitext(os.path.relpath(path, root))[0]
 
@@ -173,14 +188,15 @@ def run(image=None, mask=None, output=None, image_dir=None, mask_dir=None, outpu
     if single == folder:
         _error("give either --image, --mask and --output, or --image_dir, --mask_dir and --output_dir")
         return 1
-    if single and not (image and mask and output):
-        _error("--image, --mask and --output are all required")
+    given = {"--image": image, "--mask": mask, "--output": output, "--image_dir": image_dir,
+             "--mask_dir": mask_dir, "--output_dir": output_dir}
+    names = list(given)[:3] if single else list(given)[3:]
+    lacking = [name for name in names if not given[name]]
+    if lacking:
+        _error(f"{' and '.join(lacking)} missing: {', '.join(names[:2])} and {names[2]} are all required")
         return 1
     if single and os.path.splitext(output)[1].lower() != ".png":
         _error(f"--output={output}: outputs are PNG (lossless); give a name ending in .png")
-        return 1
-    if folder and not (image_dir and mask_dir and output_dir):
-        _error("--image_dir, --mask_dir and --output_dir are all required")
         return 1
     if folder:
         for flag, d in (("--image_dir", image_dir), ("--mask_dir", mask_dir)):
@@ -225,16 +241,20 @@ def run(image=None, mask=None, output=None, image_dir=None, mask_dir=None, outpu
     if not images:
         _error(f"{image_dir}: no images found")
         return 1
-    mask_by_stem = {}
-    for m in masks:
-        mask_by_stem.setdefault(_stem(m, mask_dir), m)
+    try:
+        image_by_stem, mask_by_stem = _by_stem(images, image_dir), _by_stem(masks, mask_dir)
+    except InpaintError as e:
+        _error(str(e))
+        return 1
     pairs, missing = [], []
-    for path in images:
-        s = _stem(path, image_dir)
+    for s, path in image_by_stem.items():
         (pairs.append((path, mask_by_stem[s], os.path.join(output_dir, s + ".png")))
          if s in mask_by_stem else missing.append(path))
     if missing:
         _warn(f"{len(missing)} image(s) without a mask in {mask_dir}, skipped: " + ", ".join(missing))
+    unused = [m for s, m in mask_by_stem.items() if s not in image_by_stem]
+    if unused:
+        _warn(f"{len(unused)} mask(s) without an image in {image_dir}, unused: " + ", ".join(unused))
     if not pairs:
         _error(f"no image of {image_dir} has a mask in {mask_dir} (matched by file stem)")
         return 1

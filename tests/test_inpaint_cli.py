@@ -43,10 +43,12 @@ def inputs(tmp_path):
 def test_folder_end_to_end_with_saved_model(inputs, capsys):
     img_dir, mask_dir, paths, tmp = inputs
     out_dir = tmp / "out"
+    write_png(str(mask_dir / "stray.png"), hole_mask(37, 45))                  # no image of its name
     code = run_cli(f"--image_dir={img_dir}", f"--mask_dir={mask_dir}", f"--output_dir={out_dir}",
                    f"--saved_model={tiny_export_dir()}")
     err = capsys.readouterr().err
     assert code == 0, err
+    assert f"warning: 1 mask(s) without an image in {img_dir}, unused: {mask_dir / 'stray.png'}" in err
     assert sorted(os.listdir(out_dir)) == ["img_0.png", "img_1.png", "sub"]
     # img_2 has no mask: listed and skipped with a warning.
     assert "without a mask" in err and paths[2] in err
@@ -186,13 +188,30 @@ def test_missing_checkpoint_and_config(inputs, capsys):
 def test_usage_errors(inputs, capsys):
     img_dir, mask_dir, paths, tmp = inputs
     assert run_cli(f"--image={paths[0]}", f"--output={tmp / 'o.png'}", f"--model_dir={tiny_model_dir()}") == 1
-    assert "--mask" in one_error_line(capsys)
+    assert one_error_line(capsys) == "error: --mask missing: --image, --mask and --output are all required"
+    assert run_cli(f"--image_dir={img_dir}", f"--model_dir={tiny_model_dir()}") == 1
+    assert one_error_line(capsys) == ("error: --mask_dir and --output_dir missing: --image_dir, "
+                                      "--mask_dir and --output_dir are all required")
     # No model flag means the shipped model (test_without_a_model_flag_it_uses_the_shipped_model);
     # two of them are refused.
     assert run_cli(f"--image={paths[0]}", f"--mask={paths[0]}", f"--output={tmp / 'o.png'}",
                    f"--saved_model={tiny_export_dir()}", f"--model_dir={tiny_model_dir()}") == 1
     assert one_error_line(capsys) == "error: give at most one of --model, --saved_model or --model_dir"
     assert not (tmp / "o.png").exists()
+
+
+def test_folder_names_that_differ_only_in_the_extension_are_refused(inputs, capsys):
+    """a.jpg and a.png would write one output (images) or be picked at random (masks)."""
+    img_dir, mask_dir, paths, tmp = inputs
+    for folder, clash in ((img_dir, img_dir / "img_0.jpg"), (mask_dir, mask_dir / "img_0.jpg")):
+        cv2.imwrite(str(clash), np.zeros((37, 45, 3), np.uint8))
+        assert run_cli(f"--image_dir={img_dir}", f"--mask_dir={mask_dir}", f"--output_dir={tmp / 'out'}",
+                       f"--model_dir={tiny_model_dir()}") == 1
+        assert one_error_line(capsys) == (
+            f"error: {folder / 'img_0.jpg'} and {folder / 'img_0.png'} have the same name but for the "
+            "extension: images and masks are matched by name, and each writes <name>.png; rename one")
+        os.remove(clash)
+    assert not (tmp / "out").exists()
 
 
 def test_folder_mode_reports_bad_files_and_continues(inputs, capsys):
